@@ -1,0 +1,57 @@
+//! Per-file analyzers: the extension point of the streaming pass.
+//!
+//! The layer walker (`image::layer`) hands every regular file of every layer to every analyzer
+//! once, as a stream of chunks, while it decompresses: analyzers never open files, never seek
+//! and never cause a second read. An analyzer says up front whether it wants a file
+//! (`start` -> `None` costs nothing) and, while reading, when it has seen enough (`update` ->
+//! `false`), so the walker stops feeding it; when no analyzer wants more, the rest of the file
+//! is skipped without copying. Results are `FileFact`s attached to the file.
+//!
+//! Later analyzers (malware engines, secrets, SBOM, SDK fingerprints) add variants to
+//! `FileFact` and entries to `default_analyzers`.
+
+pub mod header;
+
+use serde::Serialize;
+
+/// The file being looked at.
+#[derive(Debug, Clone, Copy)]
+pub struct FileMeta<'a> {
+    /// Layer digest.
+    pub layer: &'a str,
+    /// Normalised path inside the layer, without leading `/`.
+    pub path: &'a str,
+    pub size: u64,
+    pub mode: u32,
+}
+
+pub trait Analyzer: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Begins looking at one file; `None` when this analyzer has no interest in it.
+    fn start(&self, file: &FileMeta<'_>) -> Option<Box<dyn FileScan>>;
+}
+
+/// The state of one analyzer on one file.
+pub trait FileScan: Send {
+    /// The next chunk of the file; `false` when no more bytes are needed.
+    fn update(&mut self, chunk: &[u8]) -> bool;
+    /// End of the file (or of what was wanted).
+    fn finish(self: Box<Self>) -> Vec<FileFact>;
+}
+
+/// What an analyzer established about a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum FileFact {
+    Elf(header::ElfInfo),
+    /// A `#!` script: interpreter path and optional single argument.
+    Script {
+        interpreter: String,
+        arg: Option<String>,
+    },
+}
+
+/// The analyzers every run uses.
+pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
+    vec![Box::new(header::HeaderAnalyzer)]
+}

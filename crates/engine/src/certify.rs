@@ -1,0 +1,184 @@
+//! A certification run: open the image source, read the image once, run every check, build the
+//! report. This is the one entry point both front doors (CLI, marketplace worker) call, so the
+//! same inputs and policy give byte-identical report JSON (timing aside).
+
+use std::time::Instant;
+
+use crate::analyze::default_analyzers;
+use crate::checks::{self, Context};
+use crate::facts::ImageFacts;
+use crate::image::layer::Progress;
+use crate::image::remote::{Remote, RemoteOptions};
+use crate::image::scan::{ScanOptions, scan};
+use crate::image::source::ImageSource;
+use crate::image::store::{Store, StoreError, TagMap};
+use crate::offer::Offer;
+use crate::policy::Policy;
+use crate::report::{
+    CheckResult, ImageRef, ModuleRef, PlatformRef, PolicyRef, Report, Status, Tool,
+};
+
+#[derive(Debug, Clone)]
+pub struct CertifyOptions {
+    pub image: ImageSource,
+    pub remote: RemoteOptions,
+    pub policy: Policy,
+    /// `--published docker://HOST/REPO`: where exact tags are already published (EC603).
+    pub published: Option<String>,
+    /// Worker threads for layer reading; 0 = one per core.
+    pub threads: usize,
+}
+
+/// Why a run could not produce a report (exit 2). Image problems are findings, not this.
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    #[error("image source {source_name}: {error}")]
+    Source {
+        source_name: String,
+        error: StoreError,
+    },
+    #[error("cannot create a temporary directory: {0}")]
+    Temp(std::io::Error),
+}
+
+pub fn certify(
+    offer: &Offer,
+    options: &CertifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report, CertifyError> {
+    let started = Instant::now();
+    let tmp = tempfile::Builder::new()
+        .prefix("edgecert-")
+        .tempdir()
+        .map_err(CertifyError::Temp)?;
+    let source_name = options.image.to_string();
+    let fail = |error| CertifyError::Source {
+        source_name: source_name.clone(),
+        error,
+    };
+    let store = options
+        .image
+        .open(options.remote, tmp.path())
+        .map_err(fail)?;
+    let scan_options = ScanOptions {
+        limits: options.policy.limits,
+        threads: options.threads,
+        tags: offer.tags().to_vec(),
+    };
+    let facts = scan(
+        &source_name,
+        store.as_ref(),
+        &scan_options,
+        &default_analyzers(),
+        progress,
+    )
+    .map_err(fail)?;
+    let published = match &options.published {
+        None => None,
+        Some(p) => Some(published_tags(p, offer, options.remote).map_err(|error| {
+            CertifyError::Source {
+                source_name: p.clone(),
+                error,
+            }
+        })?),
+    };
+    let mut report = evaluate(offer, &facts, &options.policy, published.as_ref());
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Digests of the offer's tags in the published repository.
+fn published_tags(
+    reference: &str,
+    offer: &Offer,
+    remote: RemoteOptions,
+) -> Result<TagMap, StoreError> {
+    let repo = reference.strip_prefix("docker://").ok_or_else(|| {
+        StoreError::Source(format!(
+            "--published wants docker://HOST/REPO, got {reference:?}"
+        ))
+    })?;
+    Remote::open(repo, remote)?.tags(offer.tags())
+}
+
+/// Runs every check against established facts and builds the report (`durationMs` 0).
+pub fn evaluate(
+    offer: &Offer,
+    facts: &ImageFacts,
+    policy: &Policy,
+    published: Option<&TagMap>,
+) -> Report {
+    let cx = Context {
+        offer,
+        image: facts,
+        policy,
+        published,
+    };
+    let checks: Vec<CheckResult> = checks::all()
+        .iter()
+        .map(|c| {
+            let outcome = (c.run)(&cx);
+            CheckResult {
+                id: c.id.into(),
+                name: c.name.into(),
+                area: c.area,
+                severity: policy.severity(c.id, c.severity),
+                status: outcome.status,
+                summary: outcome.summary,
+                findings: outcome.findings,
+            }
+        })
+        .collect();
+    let review = checks
+        .iter()
+        .filter(|c| c.status == Status::Review)
+        .map(|c| format!("{}: {}", c.id, c.summary))
+        .collect();
+    let verdict = Report::compute_verdict(&checks, &[]);
+    Report {
+        report_version: 1,
+        tool: Tool {
+            name: "edgecert".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        policy: PolicyRef {
+            id: policy.id.clone(),
+            version: policy.version.clone(),
+        },
+        verdict,
+        module: ModuleRef {
+            identifier: offer.identifier(),
+            module_name: offer.module_name().map(str::to_owned),
+        },
+        image: Some(ImageRef {
+            source: facts.source.clone(),
+            digest: facts.top_digest.as_ref().map(|d| d.to_string()),
+            platforms: facts
+                .platforms
+                .iter()
+                .map(|p| PlatformRef {
+                    platform: p.platform.to_string(),
+                    digest: p.manifest_digest.to_string(),
+                    compressed_bytes: p.compressed_bytes(),
+                    uncompressed_bytes: p.uncompressed_bytes(),
+                    layers: p.layers.len(),
+                })
+                .collect(),
+        }),
+        engines: Vec::new(),
+        checks,
+        review,
+        sbom: None,
+        duration_ms: 0,
+    }
+}
+
+/// The default `--image`: the offer's `image.repository:defaultTag`, from its registry.
+pub fn default_image(offer: &Offer) -> Option<ImageSource> {
+    let image = offer.image.as_ref()?;
+    let repo = image.repository.as_deref().filter(|r| !r.is_empty())?;
+    let tag = image.default_tag.as_deref().filter(|t| !t.is_empty())?;
+    Some(ImageSource::Registry {
+        reference: format!("{repo}:{tag}"),
+    })
+}

@@ -1,0 +1,124 @@
+//! # EC503 listing-fields
+//!
+//! ## What it checks
+//! `name` is 1–200 characters and `summary` 1–100, neither with control characters;
+//! `publisher`, `offer` and `plan` match `[a-z0-9][a-z0-9-]{1,49}`.
+//!
+//! ## Why it matters
+//! These fields make the catalog entry and the module identifier `publisher.offer.plan`,
+//! which names the public repository and is the telemetry product info.
+//!
+//! ## Example
+//! `"publisher": "Contoso"` (upper case) or a 120-character summary.
+//!
+//! ## How to fix
+//! Use lower-case ids of letters, digits and dashes; shorten the name and summary.
+
+use super::rules::{has_control_chars, is_id};
+use super::{Check, Context, Outcome};
+use crate::report::{Area, Finding, Severity};
+
+pub const CHECK: Check = Check {
+    id: "EC503",
+    name: "listing-fields",
+    title: "Listing name, summary and ids are well-formed",
+    area: Area::Documentation,
+    severity: Severity::Blocking,
+    source: include_str!("ec503_listing_fields.rs"),
+    run,
+};
+
+fn run(cx: &Context<'_>) -> Outcome {
+    let o = cx.offer;
+    let hint = CHECK.fix_hint();
+    let mut findings = Vec::new();
+    let mut text = |field: &str, value: &Option<String>, max: usize| {
+        let at = format!("offer.json: {field}");
+        match value {
+            None => findings.push(
+                Finding::new(format!("{field} is missing"))
+                    .at(at)
+                    .help(&hint),
+            ),
+            Some(v) => {
+                let n = v.chars().count();
+                if n == 0 || n > max {
+                    findings.push(
+                        Finding::new(format!("{field} has {n} characters; 1 to {max} allowed"))
+                            .at(&at)
+                            .help(&hint),
+                    );
+                }
+                if has_control_chars(v) {
+                    findings.push(
+                        Finding::new(format!("{field} contains control characters"))
+                            .at(at)
+                            .help(&hint),
+                    );
+                }
+            }
+        }
+    };
+    text("name", &o.name, 200);
+    text("summary", &o.summary, 100);
+    for (field, value) in [
+        ("publisher", &o.publisher),
+        ("offer", &o.offer),
+        ("plan", &o.plan),
+    ] {
+        let at = format!("offer.json: {field}");
+        match value {
+            None => findings.push(
+                Finding::new(format!("{field} is missing"))
+                    .at(at)
+                    .help(&hint),
+            ),
+            Some(v) if !is_id(v) => findings.push(
+                Finding::new(format!(
+                    "{field} {v:?} does not match [a-z0-9][a-z0-9-]{{1,49}}"
+                ))
+                .at(at)
+                .help(&hint),
+            ),
+            Some(_) => {}
+        }
+    }
+    if findings.is_empty() {
+        Outcome::pass(format!(
+            "listing fields valid; identifier {}",
+            o.identifier().unwrap_or_default()
+        ))
+    } else {
+        Outcome::fail(
+            format!("{} listing field problem(s)", findings.len()),
+            findings,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::run_offer;
+    use crate::report::Status;
+
+    #[test]
+    fn pass_and_fail() {
+        let o = run_offer(&CHECK, |_| {});
+        assert_eq!(o.status, Status::Pass);
+        assert!(o.summary.contains("contoso.tempfilter.standard"));
+        let o = run_offer(&CHECK, |v| {
+            v["name"] = "x".repeat(201).into();
+            v["summary"] = "bad\u{7}".into();
+            v["publisher"] = "Contoso".into();
+        });
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.findings.len(), 3, "{o:?}");
+        assert_eq!(o.findings[0].location.as_deref(), Some("offer.json: name"));
+        // Exactly 200 characters (multi-byte) is fine.
+        assert_eq!(
+            run_offer(&CHECK, |v| v["name"] = "é".repeat(200).into()).status,
+            Status::Pass
+        );
+    }
+}

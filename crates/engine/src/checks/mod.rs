@@ -1,0 +1,209 @@
+//! The check registry: the table of contents of the product.
+//!
+//! One check per file, each with the same shape: a `//!` doc with *What it checks / Why it
+//! matters / Example / How to fix* (rendered by `edgecert explain`, so user docs and code
+//! cannot drift), a `CHECK` constant, a pure `run` function from `Context` to `Outcome`, and its
+//! tests. Checks never do I/O: everything they judge is in the `Context`.
+
+mod ec101_image_readable;
+mod ec102_default_tag;
+mod ec201_required_platforms;
+mod ec202_platform_consistent;
+mod ec203_binaries_match_platform;
+mod ec204_entrypoint_present;
+mod ec301_fits_device_storage;
+mod ec503_listing_fields;
+mod ec601_version_tags;
+mod ec602_rolling_tags_consistent;
+mod ec603_exact_tag_immutable;
+mod ec604_default_tag_kind;
+mod ec805_non_root_user;
+mod ec901_terms_of_use;
+mod ec902_privacy_policy;
+mod ec904_support_option;
+mod ec905_category;
+mod ec906_use_case;
+pub mod entrypoint;
+pub mod rules;
+#[cfg(test)]
+pub mod testing;
+
+use crate::facts::ImageFacts;
+use crate::image::store::TagMap;
+use crate::offer::Offer;
+use crate::policy::Policy;
+use crate::report::{Area, Finding, Severity, Status};
+
+/// Everything a check may look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub offer: &'a Offer,
+    pub image: &'a ImageFacts,
+    pub policy: &'a Policy,
+    /// Tags already published (EC603), when known: the marketplace registry or `--published`.
+    pub published: Option<&'a TagMap>,
+}
+
+/// What one check concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+}
+
+impl Outcome {
+    pub fn pass(summary: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Pass,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
+    }
+    pub fn fail(summary: impl Into<String>, findings: Vec<Finding>) -> Self {
+        Outcome {
+            status: Status::Fail,
+            summary: summary.into(),
+            findings,
+        }
+    }
+    pub fn review(summary: impl Into<String>, findings: Vec<Finding>) -> Self {
+        Outcome {
+            status: Status::Review,
+            summary: summary.into(),
+            findings,
+        }
+    }
+    pub fn skip(summary: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Skip,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
+    }
+    pub fn error(summary: impl Into<String>, findings: Vec<Finding>) -> Self {
+        Outcome {
+            status: Status::Error,
+            summary: summary.into(),
+            findings,
+        }
+    }
+    pub fn with(mut self, findings: Vec<Finding>) -> Self {
+        self.findings.extend(findings);
+        self
+    }
+}
+
+/// A check: identity, default severity, docs and the rule itself.
+#[derive(Debug)]
+pub struct Check {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub area: Area,
+    pub severity: Severity,
+    /// The check's source file; its leading `//!` block is the user documentation.
+    pub source: &'static str,
+    pub run: fn(&Context<'_>) -> Outcome,
+}
+
+impl Check {
+    /// The `//!` documentation of the check's file, as markdown.
+    pub fn docs(&self) -> String {
+        self.source
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| {
+                l.strip_prefix("//! ")
+                    .unwrap_or(l.strip_prefix("//!").unwrap_or(l))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The text under `## <title>` in the docs, trimmed.
+    pub fn section(&self, title: &str) -> Option<String> {
+        let docs = self.docs();
+        let mut lines = docs
+            .lines()
+            .skip_while(|l| l.trim() != format!("## {title}"));
+        lines.next()?;
+        let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
+        let text = body.join("\n").trim().to_owned();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// The "How to fix" section as one line, for finding help texts.
+    pub fn fix_hint(&self) -> String {
+        self.section("How to fix")
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    }
+}
+
+/// Every check, sorted by id. This list is the catalogue; the test below pins it.
+pub fn all() -> &'static [Check] {
+    static ALL: &[Check] = &[
+        ec101_image_readable::CHECK,
+        ec102_default_tag::CHECK,
+        ec201_required_platforms::CHECK,
+        ec202_platform_consistent::CHECK,
+        ec203_binaries_match_platform::CHECK,
+        ec204_entrypoint_present::CHECK,
+        ec301_fits_device_storage::CHECK,
+        ec503_listing_fields::CHECK,
+        ec601_version_tags::CHECK,
+        ec602_rolling_tags_consistent::CHECK,
+        ec603_exact_tag_immutable::CHECK,
+        ec604_default_tag_kind::CHECK,
+        ec805_non_root_user::CHECK,
+        ec901_terms_of_use::CHECK,
+        ec902_privacy_policy::CHECK,
+        ec904_support_option::CHECK,
+        ec905_category::CHECK,
+        ec906_use_case::CHECK,
+    ];
+    ALL
+}
+
+/// The check with this id (case-insensitive).
+pub fn find(id: &str) -> Option<&'static Check> {
+    all().iter().find(|c| c.id.eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_unique_and_pinned() {
+        let ids: Vec<&str> = all().iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "EC101", "EC102", "EC201", "EC202", "EC203", "EC204", "EC301", "EC503", "EC601",
+                "EC602", "EC603", "EC604", "EC805", "EC901", "EC902", "EC904", "EC905", "EC906"
+            ]
+        );
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids);
+    }
+
+    #[test]
+    fn every_check_documents_itself() {
+        for c in all() {
+            let docs = c.docs();
+            assert!(
+                docs.starts_with(&format!("# {} {}", c.id, c.name)),
+                "{}: {docs}",
+                c.id
+            );
+            for s in ["What it checks", "Why it matters", "Example", "How to fix"] {
+                assert!(c.section(s).is_some(), "{} lacks section {s}", c.id);
+            }
+            assert!(!c.fix_hint().is_empty(), "{}", c.id);
+        }
+    }
+}

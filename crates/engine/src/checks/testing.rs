@@ -1,0 +1,73 @@
+//! Test support for checks: offers from JSON edits of the `init` template, and image facts from
+//! real fixture images (written by `edgecert-fixtures` as an OCI layout and read back through
+//! the same scan the CLI uses).
+
+use edgecert_fixtures::{Arch, ImageSpec, PlatformImage, write_oci_layout};
+use serde_json::Value;
+
+use super::{Check, Context, Outcome};
+use crate::analyze::default_analyzers;
+use crate::facts::ImageFacts;
+use crate::image::files::DirFiles;
+use crate::image::layer::NoProgress;
+use crate::image::layout::Layout;
+use crate::image::scan::{ScanOptions, scan};
+use crate::offer::{Offer, template};
+use crate::policy::Policy;
+
+/// The `init` template as JSON, to edit in a test.
+pub fn offer_json() -> Value {
+    serde_json::from_str(&template("tempfilter")).unwrap()
+}
+
+pub fn offer(v: &Value) -> Offer {
+    Offer::parse(&v.to_string(), "offer.json").unwrap()
+}
+
+/// Writes `spec` as an OCI layout and scans it, resolving `tags`.
+pub fn facts_with_tags(spec: &ImageSpec, tags: &[&str]) -> ImageFacts {
+    let dir = tempfile::tempdir().unwrap();
+    write_oci_layout(dir.path(), spec).unwrap();
+    let store = Layout::open(DirFiles::new(dir.path()).unwrap(), None).unwrap();
+    let options = ScanOptions {
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    };
+    scan(
+        "oci:fixture",
+        &store,
+        &options,
+        &default_analyzers(),
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+pub fn facts(spec: &ImageSpec) -> ImageFacts {
+    facts_with_tags(spec, &[])
+}
+
+/// The usual good image: busybox for amd64 and arm/v7 running `sleep`.
+pub fn good_spec() -> ImageSpec {
+    ImageSpec::new(vec![
+        PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "3600"]).unwrap(),
+        PlatformImage::busybox(Arch::Armhf, &["/bin/sleep", "3600"]).unwrap(),
+    ])
+}
+
+pub fn check_with(check: &Check, offer: &Offer, image: &ImageFacts) -> Outcome {
+    let policy = Policy::default();
+    (check.run)(&Context {
+        offer,
+        image,
+        policy: &policy,
+        published: None,
+    })
+}
+
+/// Runs an offer-only check on an offer edited by `edit`.
+pub fn run_offer(check: &Check, edit: impl FnOnce(&mut Value)) -> Outcome {
+    let mut v = offer_json();
+    edit(&mut v);
+    check_with(check, &offer(&v), &ImageFacts::default())
+}

@@ -1,0 +1,105 @@
+//! What reading an image established: the facts checks judge. Plain data, no behaviour beyond
+//! lookups; produced by `image::scan`, consumed by `checks`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::analyze::FileFact;
+use crate::digest::Digest;
+use crate::image::merged::MergedFs;
+use crate::image::store::TagMap;
+use crate::platform::Platform;
+
+/// Something wrong with the image itself: an EC101 finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub message: String,
+    /// `index.json`, `manifest sha256:…`, `layer sha256:… : path/in/layer`.
+    pub location: String,
+    pub platform: Option<Platform>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFacts {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub history: Vec<String>,
+    pub diff_ids: Vec<String>,
+}
+
+impl ConfigFacts {
+    pub fn platform(&self) -> Platform {
+        Platform::new(&self.os, &self.architecture, self.variant.as_deref())
+    }
+
+    /// The value of `name` in the config's `Env`.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerSummary {
+    pub digest: Digest,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlatformFacts {
+    /// The platform this manifest serves: the index's, or the config's for a lone manifest.
+    pub platform: Platform,
+    pub index_platform: Option<Platform>,
+    pub manifest_digest: Digest,
+    pub config: Option<ConfigFacts>,
+    pub layers: Vec<LayerSummary>,
+    pub fs: MergedFs,
+    /// Every layer was read to the end and verified.
+    pub complete: bool,
+}
+
+impl PlatformFacts {
+    pub fn compressed_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.compressed_bytes).sum()
+    }
+    pub fn uncompressed_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.uncompressed_bytes).sum()
+    }
+}
+
+/// One regular file of one layer with what analyzers found in it.
+#[derive(Debug, Clone)]
+pub struct LayerFile {
+    pub path: String,
+    pub facts: Vec<FileFact>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImageFacts {
+    pub source: String,
+    /// Digest of the top manifest or index as read.
+    pub top_digest: Option<Digest>,
+    pub platforms: Vec<PlatformFacts>,
+    pub problems: Vec<Problem>,
+    /// Tag -> digest in the source, for the versioning checks.
+    pub tags: TagMap,
+    /// Every layer read, once, by digest (shared layers appear once).
+    pub layers: BTreeMap<Digest, Arc<crate::image::layer::LayerFacts>>,
+}
+
+impl ImageFacts {
+    pub fn platform(&self, p: &Platform) -> Option<&PlatformFacts> {
+        self.platforms.iter().find(|f| &f.platform == p)
+    }
+}

@@ -1,0 +1,487 @@
+//! The one streaming pass over a layer blob: count and hash the raw bytes (digest and size are
+//! verified at the end), detect the compression from magic bytes, decompress (gzip via zlib-rs,
+//! zstd), walk the tar entries, apply the hostile-path rules and hand each regular file to the
+//! analyzers. Memory is bounded by buffers, whatever the layer size: file contents are never
+//! collected, only what analyzers keep.
+//!
+//! Bombs are stopped while decompressing: the decompressed size is capped (policy, default
+//! 8 GiB) and so is its ratio to the compressed bytes consumed so far (default 1000:1).
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::Digest as _;
+
+use super::hostile::{self, PathIssue};
+use super::resolve::LayerRef;
+use super::store::{Store, StoreError};
+use crate::analyze::{Analyzer, FileFact, FileMeta, FileScan};
+use crate::digest::Digest;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_uncompressed: u64,
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_uncompressed: 8 << 30,
+            max_ratio: 1000,
+        }
+    }
+}
+
+/// Reports bytes read, for progress bars. Called from worker threads.
+pub trait Progress: Send + Sync {
+    fn layer_started(&self, _digest: &Digest, _size: u64) {}
+    fn advanced(&self, _bytes: u64) {}
+    fn layer_finished(&self, _digest: &Digest) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink(String),
+    /// Hardlink to another (normalised) path of the image.
+    Hardlink(String),
+    /// `.wh.<name>`: deletes this path from lower layers.
+    Whiteout,
+    /// `.wh..wh..opq`: this directory hides its lower-layer contents.
+    Opaque,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct FsEntry {
+    /// Normalised, no leading `/`. For whiteouts, the path deleted; for opaque markers, the dir.
+    pub path: String,
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub size: u64,
+    pub facts: Vec<FileFact>,
+}
+
+/// A problem inside one layer (becomes an EC101 finding naming the layer and path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerProblem {
+    pub message: String,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerFacts {
+    pub digest: Digest,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub entries: Vec<FsEntry>,
+    pub problems: Vec<LayerProblem>,
+    /// Read to the end, digest and size verified.
+    pub complete: bool,
+}
+
+/// Reads one layer. Never fails: everything that goes wrong is a `LayerProblem`.
+pub fn read_layer(
+    store: &dyn Store,
+    layer: &LayerRef,
+    analyzers: &[Box<dyn Analyzer>],
+    limits: Limits,
+    progress: &dyn Progress,
+) -> LayerFacts {
+    let mut facts = LayerFacts {
+        digest: layer.digest.clone(),
+        compressed_bytes: 0,
+        uncompressed_bytes: 0,
+        entries: Vec::new(),
+        problems: Vec::new(),
+        complete: false,
+    };
+    let raw = match store.open_blob(&layer.digest) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = match e {
+                StoreError::Missing { .. } => "layer blob is missing from the image".to_owned(),
+                other => format!("cannot read layer: {other}"),
+            };
+            facts.problems.push(LayerProblem {
+                message,
+                path: None,
+            });
+            return facts;
+        }
+    };
+    progress.layer_started(&layer.digest, layer.size);
+    let consumed = Arc::new(AtomicU64::new(0));
+    // One byte past the declared size is enough to know it lies; never read an endless stream.
+    let hashing = Hashing {
+        inner: raw.take(layer.size + 1),
+        hasher: sha2::Sha256::new(),
+        consumed: consumed.clone(),
+        progress,
+    };
+    let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
+    let magic = match buffered.fill_buf() {
+        Ok(b) => b
+            .get(..4)
+            .map(|m| [m[0], m[1], m[2], m[3]])
+            .unwrap_or_default(),
+        Err(e) => {
+            facts.problems.push(LayerProblem {
+                message: format!("cannot read layer: {e}"),
+                path: None,
+            });
+            return facts;
+        }
+    };
+    let decoder = match Decoder::new(buffered, magic) {
+        Ok(d) => d,
+        Err(e) => {
+            facts.problems.push(LayerProblem {
+                message: format!("cannot start decompression: {e}"),
+                path: None,
+            });
+            return facts;
+        }
+    };
+    let capped = Capped {
+        inner: decoder,
+        produced: 0,
+        consumed,
+        limits,
+        tripped: None,
+    };
+    let mut archive = tar::Archive::new(capped);
+    let walked = walk(&mut archive, &layer.digest, analyzers, &mut facts);
+    let mut capped = archive.into_inner();
+    if walked.is_ok() {
+        // The end-of-archive blocks may be followed by padding; drain so the digest covers all.
+        if let Err(e) = io::copy(&mut capped, &mut io::sink()) {
+            facts.problems.push(LayerProblem {
+                message: decompress_message(&capped, &e),
+                path: None,
+            });
+        }
+    } else if let Err(e) = walked {
+        facts.problems.push(LayerProblem {
+            message: decompress_message(&capped, &e),
+            path: None,
+        });
+    }
+    facts.uncompressed_bytes = capped.produced;
+    let tripped = capped.tripped.is_some();
+    let mut buffered = capped.inner.into_inner();
+    if !tripped && facts.problems.iter().all(|p| p.path.is_some()) {
+        // Whatever the decoder did not need (trailing garbage) still counts for the digest.
+        let _ = io::copy(&mut buffered, &mut io::sink());
+        let hashing = buffered.into_inner();
+        let count = hashing.consumed.load(Ordering::Relaxed);
+        facts.compressed_bytes = count;
+        let actual = Digest::from_sha256(hashing.hasher.finalize().into());
+        let mut verified = true;
+        if count != layer.size {
+            facts.problems.push(LayerProblem {
+                message: if count > layer.size {
+                    format!(
+                        "layer blob is larger than its descriptor's {} bytes",
+                        layer.size
+                    )
+                } else {
+                    format!(
+                        "layer blob is {count} bytes, its descriptor says {}",
+                        layer.size
+                    )
+                },
+                path: None,
+            });
+            verified = false;
+        } else if actual != layer.digest {
+            facts.problems.push(LayerProblem {
+                message: format!("layer digest mismatch: content is {actual}"),
+                path: None,
+            });
+            verified = false;
+        }
+        facts.complete = verified;
+    } else {
+        facts.compressed_bytes = buffered.get_ref().consumed.load(Ordering::Relaxed);
+    }
+    progress.layer_finished(&layer.digest);
+    facts
+}
+
+fn decompress_message(capped: &Capped<impl Read>, e: &io::Error) -> String {
+    match &capped.tripped {
+        Some(why) => why.clone(),
+        None => format!("layer does not decompress or is not a well-formed tar: {e}"),
+    }
+}
+
+const CHUNK: usize = 128 * 1024;
+
+fn walk<R: Read>(
+    archive: &mut tar::Archive<R>,
+    digest: &Digest,
+    analyzers: &[Box<dyn Analyzer>],
+    facts: &mut LayerFacts,
+) -> io::Result<()> {
+    let mut symlinks_out: Vec<String> = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let header = entry.header();
+        let kind = header.entry_type();
+        let mode = header.mode().unwrap_or(0);
+        let size = entry.size();
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let hostile = |message: String| LayerProblem {
+            message,
+            path: Some(raw_name.clone()),
+        };
+        if raw_name.starts_with('/') {
+            facts.problems.push(hostile("absolute entry name".into()));
+        }
+        let path = match hostile::normalise(&raw_name) {
+            Ok(p) => p,
+            Err(PathIssue::ClimbsOut) => {
+                facts.problems.push(hostile(
+                    "entry name climbs out of the root with `..`".into(),
+                ));
+                continue;
+            }
+            Err(_) => continue, // "./" itself: the root directory entry
+        };
+        if let Some(link) = hostile::ancestors(&path).find(|a| symlinks_out.iter().any(|s| s == a))
+        {
+            facts.problems.push(hostile(format!(
+                "entry is written through symlink {link:?}, whose target climbs out of the root"
+            )));
+            continue;
+        }
+        let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if base == ".wh..wh..opq" {
+            facts.entries.push(FsEntry {
+                path: dir.to_owned(),
+                kind: EntryKind::Opaque,
+                mode,
+                size: 0,
+                facts: vec![],
+            });
+            continue;
+        }
+        if let Some(name) = base.strip_prefix(".wh.") {
+            let deleted = if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
+            facts.entries.push(FsEntry {
+                path: deleted,
+                kind: EntryKind::Whiteout,
+                mode,
+                size: 0,
+                facts: vec![],
+            });
+            continue;
+        }
+        let link_target = || {
+            entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let kind = match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                let file_facts =
+                    analyze(&mut entry, digest, &path, size, mode, analyzers, &mut buf)?;
+                facts.entries.push(FsEntry {
+                    path,
+                    kind: EntryKind::File,
+                    mode,
+                    size,
+                    facts: file_facts,
+                });
+                continue;
+            }
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => {
+                let target = link_target();
+                if hostile::symlink_escapes(&path, &target) {
+                    symlinks_out.push(path.clone());
+                }
+                EntryKind::Symlink(target)
+            }
+            tar::EntryType::Link => {
+                let target = link_target();
+                match hostile::normalise(&target) {
+                    Ok(t) => EntryKind::Hardlink(t),
+                    Err(_) => {
+                        facts.problems.push(hostile(format!(
+                            "hardlink target {target:?} climbs out of the root"
+                        )));
+                        continue;
+                    }
+                }
+            }
+            tar::EntryType::Char | tar::EntryType::Block => {
+                facts.problems.push(hostile(format!(
+                    "{} device node in a layer",
+                    if kind == tar::EntryType::Char {
+                        "character"
+                    } else {
+                        "block"
+                    }
+                )));
+                continue;
+            }
+            _ => EntryKind::Other,
+        };
+        facts.entries.push(FsEntry {
+            path,
+            kind,
+            mode,
+            size,
+            facts: vec![],
+        });
+    }
+    Ok(())
+}
+
+fn analyze(
+    entry: &mut impl Read,
+    digest: &Digest,
+    path: &str,
+    size: u64,
+    mode: u32,
+    analyzers: &[Box<dyn Analyzer>],
+    buf: &mut [u8],
+) -> io::Result<Vec<FileFact>> {
+    let meta = FileMeta {
+        layer: digest.as_str(),
+        path,
+        size,
+        mode,
+    };
+    let mut active: Vec<Box<dyn FileScan>> =
+        analyzers.iter().filter_map(|a| a.start(&meta)).collect();
+    let mut done: Vec<Box<dyn FileScan>> = Vec::new();
+    while !active.is_empty() {
+        let n = entry.read(buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut i = 0;
+        while i < active.len() {
+            if active[i].update(&buf[..n]) {
+                i += 1;
+            } else {
+                done.push(active.swap_remove(i));
+            }
+        }
+    }
+    Ok(done
+        .into_iter()
+        .chain(active)
+        .flat_map(|s| s.finish())
+        .collect())
+}
+
+/// Raw bytes in: counted, hashed, reported.
+struct Hashing<'p, R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    consumed: Arc<AtomicU64>,
+    progress: &'p dyn Progress,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress.advanced(n as u64);
+        Ok(n)
+    }
+}
+
+enum Decoder<R: BufRead> {
+    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Zstd(zstd::Decoder<'static, R>),
+    Plain(R),
+}
+
+impl<R: BufRead> Decoder<R> {
+    fn new(inner: R, magic: [u8; 4]) -> io::Result<Self> {
+        Ok(if magic[..2] == [0x1f, 0x8b] {
+            Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(inner))
+        } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
+            Decoder::Zstd(zstd::Decoder::with_buffer(inner)?)
+        } else {
+            Decoder::Plain(inner)
+        })
+    }
+
+    fn into_inner(self) -> R {
+        match self {
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.finish(),
+            Decoder::Plain(r) => r,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Plain(r) => r.read(buf),
+        }
+    }
+}
+
+/// Decompressed bytes out: stops bombs by total and by ratio.
+struct Capped<R> {
+    inner: R,
+    produced: u64,
+    consumed: Arc<AtomicU64>,
+    limits: Limits,
+    tripped: Option<String>,
+}
+
+/// Ratios are only judged past this much output: tiny layers of zeros are not bombs.
+const RATIO_GRACE: u64 = 16 << 20;
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(why) = &self.tripped {
+            return Err(io::Error::other(why.clone()));
+        }
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        let consumed = self.consumed.load(Ordering::Relaxed).max(1);
+        let why = if self.produced > self.limits.max_uncompressed {
+            Some(format!(
+                "decompressed size exceeds the policy cap of {} bytes (decompression bomb?)",
+                self.limits.max_uncompressed
+            ))
+        } else if self.produced > RATIO_GRACE && self.produced / consumed > self.limits.max_ratio {
+            Some(format!(
+                "decompression ratio exceeds {}:1 ({} bytes from {consumed}): decompression bomb",
+                self.limits.max_ratio, self.produced
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.tripped = Some(why.clone());
+            return Err(io::Error::other(why));
+        }
+        Ok(n)
+    }
+}

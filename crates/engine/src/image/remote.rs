@@ -1,0 +1,259 @@
+//! `docker://HOST/REPO:TAG` and `docker://HOST/REPO@sha256:…`: a registry, through the
+//! maintained OCI Distribution client `oci-client` (token auth, redirects, retries are its job).
+//!
+//! The engine is synchronous and parallel (rayon); this store owns a small tokio runtime and
+//! bridges: manifests are fetched with `block_on`, blobs are streamed through `SyncIoBridge`, so
+//! a layer is never held whole in memory. Credentials come from docker's `config.json`
+//! (`$DOCKER_CONFIG` or `~/.docker`), `auths.<host>.auth` (base64 `user:pass`) or
+//! `username`/`password`; credential helpers are not supported (the error says so).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use futures_util::TryStreamExt as _;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use tokio::runtime::Runtime;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::store::{MAX_MANIFEST_BYTES, Root, Store, StoreError, TagMap};
+use crate::digest::Digest;
+
+/// Every manifest media type we can read; the registry picks.
+const ACCEPT: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+pub struct Remote {
+    runtime: Runtime,
+    client: Client,
+    reference: Reference,
+    auth: RegistryAuth,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteOptions {
+    /// `false`: plain http (and self-signed certificates accepted), for loopback registries.
+    pub tls_verify: bool,
+}
+
+impl Remote {
+    pub fn open(reference: &str, options: RemoteOptions) -> Result<Self, StoreError> {
+        // rustls needs a process-wide crypto provider; ring is the one we build (no C++/cmake).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let reference: Reference = reference.parse().map_err(|e| {
+            StoreError::Source(format!("invalid image reference docker://{reference}: {e}"))
+        })?;
+        let config = ClientConfig {
+            protocol: if options.tls_verify {
+                ClientProtocol::Https
+            } else {
+                ClientProtocol::Http
+            },
+            accept_invalid_certificates: !options.tls_verify,
+            ..Default::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Source(format!("cannot start the network runtime: {e}")))?;
+        let auth = docker_config_auth(reference.resolve_registry())?;
+        let client = runtime.block_on(async { Client::new(config) });
+        Ok(Remote {
+            runtime,
+            client,
+            reference,
+            auth,
+        })
+    }
+
+    fn fetch(&self, reference: &Reference) -> Result<Vec<u8>, StoreError> {
+        let (bytes, _) = self
+            .runtime
+            .block_on(self.client.pull_manifest_raw(reference, &self.auth, ACCEPT))
+            .map_err(|e| classify(reference, "manifest", e))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn at_digest(&self, digest: &Digest) -> Reference {
+        self.reference.clone_with_digest(digest.to_string())
+    }
+}
+
+/// A missing manifest/blob is the image's problem; anything else (auth, network) is ours.
+fn classify(
+    reference: &Reference,
+    what: &'static str,
+    e: oci_client::errors::OciDistributionError,
+) -> StoreError {
+    let text = e.to_string();
+    if text.contains("404")
+        || text.contains("MANIFEST_UNKNOWN")
+        || text.contains("BLOB_UNKNOWN")
+        || text.contains("NotFound")
+    {
+        if let Some(d) = reference.digest() {
+            return StoreError::Missing {
+                what,
+                digest: d.to_owned(),
+            };
+        }
+    }
+    StoreError::Source(format!(
+        "registry {}: {what} of {reference}: {text}",
+        reference.resolve_registry()
+    ))
+}
+
+impl Store for Remote {
+    fn root(&self) -> Result<Root, StoreError> {
+        let bytes = self.fetch(&self.reference)?;
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(StoreError::TooLarge {
+                what: "manifest",
+                digest: self.reference.whole(),
+                max: MAX_MANIFEST_BYTES,
+            });
+        }
+        // A by-digest reference names what the bytes must hash to.
+        let expected_digest = self.reference.digest().and_then(|d| d.parse().ok());
+        Ok(Root {
+            bytes,
+            media_type: None,
+            expected_digest,
+            expected_size: None,
+        })
+    }
+
+    fn manifest(&self, digest: &Digest, max: u64) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.fetch(&self.at_digest(digest))?;
+        if bytes.len() as u64 > max {
+            return Err(StoreError::TooLarge {
+                what: "manifest",
+                digest: digest.to_string(),
+                max,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, StoreError> {
+        let reference = self.at_digest(digest);
+        let sized = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_blob_stream(&self.reference, digest.as_str()),
+            )
+            .map_err(|e| classify(&reference, "blob", e))?;
+        let stream = sized.stream.map_err(std::io::Error::other);
+        let reader = StreamReader::new(stream);
+        Ok(Box::new(SyncIoBridge::new_with_handle(
+            reader,
+            self.runtime.handle().clone(),
+        )))
+    }
+
+    fn tags(&self, tags: &[String]) -> Result<TagMap, StoreError> {
+        let mut map = BTreeMap::new();
+        for tag in tags {
+            let reference = Reference::with_tag(
+                self.reference.registry().to_owned(),
+                self.reference.repository().to_owned(),
+                tag.clone(),
+            );
+            let digest = self
+                .runtime
+                .block_on(self.client.fetch_manifest_digest(&reference, &self.auth))
+                .ok()
+                .and_then(|d| d.parse().ok());
+            map.insert(tag.clone(), digest);
+        }
+        Ok(TagMap::Known(map))
+    }
+}
+
+fn docker_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))
+}
+
+/// Credentials for `registry` from docker's config.json, anonymous when there are none.
+pub fn docker_config_auth(registry: &str) -> Result<RegistryAuth, StoreError> {
+    let Some(path) = docker_config_path() else {
+        return Ok(RegistryAuth::Anonymous);
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(RegistryAuth::Anonymous);
+    };
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Source(format!("{}: not valid JSON: {e}", path.display())))?;
+    let host_of = |key: &str| {
+        let k = key
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        k.split('/').next().unwrap_or(k).to_owned()
+    };
+    let want = if registry == "docker.io" {
+        "index.docker.io".to_owned()
+    } else {
+        registry.to_owned()
+    };
+    let Some(auths) = config.get("auths").and_then(|a| a.as_object()) else {
+        return Ok(RegistryAuth::Anonymous);
+    };
+    for (key, entry) in auths {
+        if host_of(key) != want {
+            continue;
+        }
+        if let Some(encoded) = entry
+            .get("auth")
+            .and_then(|a| a.as_str())
+            .filter(|a| !a.is_empty())
+        {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| {
+                    StoreError::Source(format!(
+                        "{}: auths.{key}.auth is not base64: {e}",
+                        path.display()
+                    ))
+                })?;
+            let decoded = String::from_utf8_lossy(&decoded).into_owned();
+            let (user, pass) = decoded.split_once(':').ok_or_else(|| {
+                StoreError::Source(format!(
+                    "{}: auths.{key}.auth is not user:password",
+                    path.display()
+                ))
+            })?;
+            return Ok(RegistryAuth::Basic(user.to_owned(), pass.to_owned()));
+        }
+        if let (Some(u), Some(p)) = (
+            entry.get("username").and_then(|v| v.as_str()),
+            entry.get("password").and_then(|v| v.as_str()),
+        ) {
+            return Ok(RegistryAuth::Basic(u.to_owned(), p.to_owned()));
+        }
+    }
+    if config
+        .get("credHelpers")
+        .and_then(|h| h.get(&want))
+        .is_some()
+    {
+        return Err(StoreError::Source(format!(
+            "{}: credentials for {want} are in a credential helper, which edgecert does not run; \
+             add an `auths` entry (docker login --password-stdin writes one when no helper is set)",
+            path.display()
+        )));
+    }
+    Ok(RegistryAuth::Anonymous)
+}

@@ -1,0 +1,119 @@
+//! Reading a whole image: resolve the manifests, then read every distinct layer once — in
+//! parallel on all cores, layers of all platforms together, biggest first — and build each
+//! platform's merged filesystem. A layer shared by two platforms is read once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::layer::{Limits, Progress, read_layer};
+use super::merged::MergedFs;
+use super::resolve::{LayerRef, resolve};
+use super::store::{Store, StoreError};
+use crate::analyze::Analyzer;
+use crate::facts::{ImageFacts, LayerSummary, PlatformFacts, Problem};
+use crate::platform::Platform;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub limits: Limits,
+    /// Worker threads for layer reading; 0 = one per core.
+    pub threads: usize,
+    /// Tags whose digests the versioning checks need (the offer's `image.tags`).
+    pub tags: Vec<String>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            limits: Limits::default(),
+            threads: 0,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// Reads the image behind `store`. `Err` only when the source fails (see `resolve`).
+pub fn scan(
+    source: &str,
+    store: &dyn Store,
+    options: &ScanOptions,
+    analyzers: &[Box<dyn Analyzer>],
+    progress: &dyn Progress,
+) -> Result<ImageFacts, StoreError> {
+    let resolved = resolve(store)?;
+    let mut facts = ImageFacts {
+        source: source.to_owned(),
+        top_digest: resolved.top_digest.clone(),
+        problems: resolved.problems,
+        ..Default::default()
+    };
+    let mut distinct: BTreeMap<_, LayerRef> = BTreeMap::new();
+    for plan in resolved.platforms.iter().filter(|p| p.sound) {
+        for l in &plan.layers {
+            distinct
+                .entry(l.digest.clone())
+                .or_insert_with(|| l.clone());
+        }
+    }
+    let mut work: Vec<LayerRef> = distinct.into_values().collect();
+    work.sort_by(|a, b| b.size.cmp(&a.size));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| StoreError::Source(format!("cannot start worker threads: {e}")))?;
+    let read: Vec<_> = pool.install(|| {
+        work.par_iter()
+            .map(|l| Arc::new(read_layer(store, l, analyzers, options.limits, progress)))
+            .collect()
+    });
+    for layer in read {
+        for p in &layer.problems {
+            let location = match &p.path {
+                Some(path) => format!("layer {}: {path}", layer.digest),
+                None => format!("layer {}", layer.digest),
+            };
+            facts.problems.push(Problem {
+                message: p.message.clone(),
+                location,
+                platform: None,
+            });
+        }
+        facts.layers.insert(layer.digest.clone(), layer);
+    }
+    for plan in resolved.platforms {
+        let platform = plan
+            .index_platform
+            .clone()
+            .or_else(|| plan.config.as_ref().map(|c| c.platform()))
+            .unwrap_or_else(|| Platform::new("unknown", "unknown", None));
+        let layers: Vec<_> = plan
+            .layers
+            .iter()
+            .filter_map(|l| facts.layers.get(&l.digest))
+            .collect();
+        let complete =
+            plan.sound && layers.len() == plan.layers.len() && layers.iter().all(|l| l.complete);
+        let fs = MergedFs::from_layers(layers.iter().map(|l| l.as_ref()));
+        let summaries = layers
+            .iter()
+            .map(|l| LayerSummary {
+                digest: l.digest.clone(),
+                compressed_bytes: l.compressed_bytes,
+                uncompressed_bytes: l.uncompressed_bytes,
+            })
+            .collect();
+        facts.platforms.push(PlatformFacts {
+            platform,
+            index_platform: plan.index_platform,
+            manifest_digest: plan.manifest_digest,
+            config: plan.config,
+            layers: summaries,
+            fs,
+            complete,
+        });
+    }
+    facts.tags = store.tags(&options.tags)?;
+    Ok(facts)
+}

@@ -1,0 +1,19 @@
+//! The edgecert certification engine: image reading (`image`), per-file analyzers
+//! (`analyze`), the offer model (`offer`), policies, checks and the report model with its
+//! machine renderers. No terminal code, no network server, no database: the CLI and the
+//! marketplace are thin fronts over `certify`.
+
+pub mod analyze;
+pub mod certify;
+pub mod checks;
+pub mod digest;
+pub mod facts;
+pub mod image;
+pub mod offer;
+pub mod platform;
+pub mod policy;
+pub mod report;
+
+pub use certify::{CertifyError, CertifyOptions, certify, default_image, evaluate};
+pub use digest::Digest;
+pub use platform::Platform;

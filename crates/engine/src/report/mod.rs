@@ -1,0 +1,268 @@
+//! The certification report (reportVersion 1, `spec/interfaces.md`): plain data, the verdict
+//! rule and the exit code. Renderers are separate modules (`json`, `sarif`, `junit` here; the
+//! human renderer lives in the CLI because it is terminal code).
+
+pub mod json;
+pub mod junit;
+pub mod sarif;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Blocking,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Review,
+    Skip,
+    Error,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    Module,
+    Platform,
+    Device,
+    Runtime,
+    Documentation,
+    Versioning,
+    Telemetry,
+    Security,
+    Legal,
+}
+
+impl Area {
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Module => "IoT Edge module and default settings",
+            Area::Platform => "Platform support",
+            Area::Device => "Device dimensioning",
+            Area::Runtime => "Starts with its defaults (ingestion test)",
+            Area::Documentation => "Documentation and listing",
+            Area::Versioning => "Versioning",
+            Area::Telemetry => "Telemetry",
+            Area::Security => "Security",
+            Area::Legal => "Legal, support and category",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Module => "module",
+            Area::Platform => "platform",
+            Area::Device => "device",
+            Area::Runtime => "runtime",
+            Area::Documentation => "documentation",
+            Area::Versioning => "versioning",
+            Area::Telemetry => "telemetry",
+            Area::Security => "security",
+            Area::Legal => "legal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Finding {
+    pub fn new(message: impl Into<String>) -> Self {
+        Finding {
+            message: message.into(),
+            platform: None,
+            location: None,
+            help: None,
+        }
+    }
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+    pub fn on(mut self, platform: impl ToString) -> Self {
+        self.platform = Some(platform.to_string());
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub id: String,
+    pub name: String,
+    pub area: Area,
+    pub severity: Severity,
+    pub status: Status,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRef {
+    pub id: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleRef {
+    pub identifier: Option<String>,
+    pub module_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRef {
+    pub source: String,
+    pub digest: Option<String>,
+    pub platforms: Vec<PlatformRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformRef {
+    pub platform: String,
+    pub digest: String,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub layers: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Engine {
+    pub name: String,
+    pub version: String,
+    pub rules: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SbomSummary {
+    pub components: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub report_version: u32,
+    pub tool: Tool,
+    pub policy: PolicyRef,
+    pub verdict: Verdict,
+    pub module: ModuleRef,
+    pub image: Option<ImageRef>,
+    pub engines: Vec<Engine>,
+    /// Every check of the catalogue, exactly once, in catalogue order.
+    pub checks: Vec<CheckResult>,
+    /// What a human reviewer will look at: `"EC906: …"`.
+    pub review: Vec<String>,
+    /// Component inventory summary; absent until an inventory analyzer ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<SbomSummary>,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// The verdict rule of `spec/interfaces.md`: `fail` if any blocking check failed; else
+    /// `incomplete` if any blocking check is in `error`; else `pass`. A blocking check skipped
+    /// because the user asked (`--no-run`) is recorded as `error`-free `skip` with
+    /// `not_run = true` and also makes the verdict incomplete.
+    pub fn compute_verdict(checks: &[CheckResult], not_run: &[&str]) -> Verdict {
+        let blocking = || checks.iter().filter(|c| c.severity == Severity::Blocking);
+        if blocking().any(|c| c.status == Status::Fail) {
+            Verdict::Fail
+        } else if blocking().any(|c| {
+            c.status == Status::Error
+                || (c.status == Status::Skip && not_run.contains(&c.id.as_str()))
+        }) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// `check`'s exit code: 0 pass, 1 fail, 3 incomplete (2 is for the tool's own failures).
+    pub fn exit_code(&self) -> i32 {
+        match self.verdict {
+            Verdict::Pass => 0,
+            Verdict::Fail => 1,
+            Verdict::Incomplete => 3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, severity: Severity, status: Status) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            name: "x".into(),
+            area: Area::Module,
+            severity,
+            status,
+            summary: String::new(),
+            findings: vec![],
+        }
+    }
+
+    #[test]
+    fn verdict_rules() {
+        use Severity::*;
+        use Status::*;
+        let v = |cs: &[CheckResult]| Report::compute_verdict(cs, &["EC401"]);
+        assert_eq!(
+            v(&[result("A", Blocking, Pass), result("B", Warning, Fail)]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            v(&[result("A", Blocking, Fail), result("B", Blocking, Error)]),
+            Verdict::Fail
+        );
+        assert_eq!(v(&[result("A", Blocking, Error)]), Verdict::Incomplete);
+        assert_eq!(
+            v(&[result("A", Blocking, Review), result("B", Info, Error)]),
+            Verdict::Pass
+        );
+        assert_eq!(v(&[result("A", Blocking, Skip)]), Verdict::Pass);
+        assert_eq!(v(&[result("EC401", Blocking, Skip)]), Verdict::Incomplete);
+    }
+}
