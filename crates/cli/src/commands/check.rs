@@ -1,0 +1,136 @@
+//! `edgecert check`: certify an offer and its image, render the report, exit 0/1/2/3.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use edgecert_engine::image::layer::{NoProgress, Progress};
+use edgecert_engine::image::remote::RemoteOptions;
+use edgecert_engine::image::source::ImageSource;
+use edgecert_engine::offer::Offer;
+use edgecert_engine::policy::Policy;
+use edgecert_engine::report::{Severity, json, junit, sarif};
+use edgecert_engine::{CertifyOptions, certify, default_image};
+
+use crate::{human, output, progress, style};
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The offer file.
+    #[arg(long, value_name = "FILE")]
+    offer: PathBuf,
+    /// Image source: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE,
+    /// docker://HOST/REPO:TAG, docker-daemon:NAME:TAG. Default: the offer's
+    /// image.repository:defaultTag from its registry.
+    #[arg(long, value_name = "SOURCE")]
+    image: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Skip the ingestion test on a Moby engine (the static checks still run).
+    #[arg(long)]
+    no_run: bool,
+    /// Observation window of the ingestion test, in seconds.
+    #[arg(long, value_name = "SECS")]
+    run_window: Option<u64>,
+    /// Policy file (TOML or JSON): severities, required platforms, budgets, limits.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Make a check blocking.
+    #[arg(long, value_name = "ID")]
+    deny: Vec<String>,
+    /// Make a check a warning.
+    #[arg(long, value_name = "ID")]
+    warn: Vec<String>,
+    /// Make a check informational (it still runs and is reported).
+    #[arg(long, value_name = "ID")]
+    allow: Vec<String>,
+    /// Verify TLS for docker:// sources; `--tls-verify=false` uses plain http (loopback registries).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    tls_verify: bool,
+    /// Where exact tags are already published, for EC603: docker://HOST/REPO.
+    #[arg(long, value_name = "REPO")]
+    published: Option<String>,
+    /// Worker threads for reading layers (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    let offer = Offer::load(&args.offer)?;
+    let mut policy = match &args.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    for (ids, severity) in [
+        (&args.deny, Severity::Blocking),
+        (&args.warn, Severity::Warning),
+        (&args.allow, Severity::Info),
+    ] {
+        for id in ids {
+            policy
+                .override_severity(&id.to_uppercase(), severity)
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
+    if let Some(w) = args.run_window {
+        policy.run_window_secs = w;
+    }
+    let image = match &args.image {
+        Some(s) => ImageSource::parse(s)?,
+        None => match default_image(&offer) {
+            Some(i) => i,
+            None => bail!(
+                "no --image given and {} has no image.repository and image.defaultTag to pull",
+                args.offer.display()
+            ),
+        },
+    };
+    if let Some(p) = &args.published {
+        if !p.starts_with("docker://") {
+            bail!("--published wants docker://HOST/REPO, got {p:?}");
+        }
+    }
+    let options = CertifyOptions {
+        image,
+        remote: RemoteOptions {
+            tls_verify: args.tls_verify,
+        },
+        policy,
+        published: args.published.clone(),
+        threads: args.threads,
+    };
+    let bars = progress::Bars::new();
+    let progress: &dyn Progress = match &bars {
+        Some(b) => b,
+        None => &NoProgress,
+    };
+    let report = certify(&offer, &options, progress).context("certification could not run")?;
+    drop(bars);
+    let text = match args.format {
+        Format::Human => {
+            let painter = if args.output.is_some() {
+                style::Painter::plain()
+            } else {
+                style::Painter::for_stdout()
+            };
+            human::render(&report, &painter)
+        }
+        Format::Json => json::render(&report),
+        Format::Sarif => sarif::render(&report),
+        Format::Junit => junit::render(&report),
+    };
+    output::write(args.output.as_deref(), &text)?;
+    Ok(report.exit_code() as u8)
+}
