@@ -54,10 +54,12 @@ pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
             ));
         }
         chain.push(format!("/{path}"));
-        let script = node.facts.iter().find_map(|f| match f {
-            FileFact::Elf(e) => Some(Ok(*e)),
-            FileFact::Script { interpreter, arg } => Some(Err((interpreter.clone(), arg.clone()))),
+        // What the header analyzer found: ELF (done) or a script (follow its interpreter).
+        let mut kinds = node.facts.iter().map(|f| match f {
+            FileFact::Elf(e) => Ok(*e),
+            FileFact::Script { interpreter, arg } => Err((interpreter.clone(), arg.clone())),
         });
+        let script = kinds.next();
         match script {
             Some(Ok(elf)) => {
                 return Ok(Resolved {
@@ -69,13 +71,11 @@ pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
             Some(Err((interpreter, arg))) => {
                 // `#!/usr/bin/env NAME` runs NAME from PATH; env itself must exist too.
                 let is_env = interpreter.rsplit('/').next() == Some("env");
-                if is_env {
-                    if let Some(name) = arg.filter(|a| !a.starts_with('-')) {
+                if let (true, Some(name)) = (is_env, arg.filter(|a| !a.starts_with('-'))) {
                         p.fs.resolve(&interpreter, "/")
                             .map_err(|e| format!("interpreter {interpreter}: {e}"))?;
                         next = name;
                         continue;
-                    }
                 }
                 if !interpreter.starts_with('/') {
                     return Err(format!(

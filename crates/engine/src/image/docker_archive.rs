@@ -33,12 +33,11 @@ pub fn open(
     if files.exists("index.json") && files.exists("oci-layout") {
         // Docker names entries by the full reference in `io.containerd.image.name` and by the
         // tag in the OCI ref annotation; only the legacy path understands NAME:TAG references.
-        if reference.is_none() {
-            if let Ok(layout) = Layout::open(TarFiles::open(path)?, None) {
-                if layout.root().is_ok() {
-                    return Ok(Box::new(layout));
-                }
-            }
+        if reference.is_none()
+            && let Ok(layout) = Layout::open(TarFiles::open(path)?, None)
+            && layout.root().is_ok()
+        {
+            return Ok(Box::new(layout));
         }
     }
     Ok(Box::new(Legacy::open(files, reference)?))

@@ -13,9 +13,12 @@ use std::sync::Arc;
 
 use super::store::StoreError;
 
+/// An open member: a reader and its size.
+pub type Opened = (Box<dyn Read + Send>, u64);
+
 pub trait Files: Send + Sync {
     /// Opens `name` (a relative path inside the layout), `Ok(None)` when absent.
-    fn open(&self, name: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, StoreError>;
+    fn open(&self, name: &str) -> Result<Option<Opened>, StoreError>;
     /// Whether `name` exists.
     fn exists(&self, name: &str) -> bool;
     /// Human description for messages.
@@ -51,7 +54,7 @@ impl DirFiles {
 }
 
 impl Files for DirFiles {
-    fn open(&self, name: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, StoreError> {
+    fn open(&self, name: &str) -> Result<Option<Opened>, StoreError> {
         let Some(path) = self.path(name) else {
             return Ok(None);
         };
@@ -121,7 +124,7 @@ impl TarFiles {
 }
 
 impl Files for TarFiles {
-    fn open(&self, name: &str) -> Result<Option<(Box<dyn Read + Send>, u64)>, StoreError> {
+    fn open(&self, name: &str) -> Result<Option<Opened>, StoreError> {
         Ok(self.members.get(name).map(|&(offset, size)| {
             let reader: Box<dyn Read + Send> = Box::new(Section {
                 file: self.file.clone(),

@@ -94,17 +94,13 @@ fn classify(
     e: oci_client::errors::OciDistributionError,
 ) -> StoreError {
     let text = e.to_string();
-    if text.contains("404")
+    if (text.contains("404")
         || text.contains("MANIFEST_UNKNOWN")
         || text.contains("BLOB_UNKNOWN")
-        || text.contains("NotFound")
+        || text.contains("NotFound"))
+        && let Some(d) = reference.digest()
     {
-        if let Some(d) = reference.digest() {
-            return StoreError::Missing {
-                what,
-                digest: d.to_owned(),
-            };
-        }
+        return StoreError::Missing { what, digest: d.to_owned() };
     }
     StoreError::Source(format!(
         "registry {}: {what} of {reference}: {text}",

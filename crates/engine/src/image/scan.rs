@@ -15,23 +15,13 @@ use crate::analyze::Analyzer;
 use crate::facts::{ImageFacts, LayerSummary, PlatformFacts, Problem};
 use crate::platform::Platform;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     pub limits: Limits,
     /// Worker threads for layer reading; 0 = one per core.
     pub threads: usize,
     /// Tags whose digests the versioning checks need (the offer's `image.tags`).
     pub tags: Vec<String>,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions {
-            limits: Limits::default(),
-            threads: 0,
-            tags: Vec::new(),
-        }
-    }
 }
 
 /// Reads the image behind `store`. `Err` only when the source fails (see `resolve`).
@@ -58,7 +48,7 @@ pub fn scan(
         }
     }
     let mut work: Vec<LayerRef> = distinct.into_values().collect();
-    work.sort_by(|a, b| b.size.cmp(&a.size));
+    work.sort_by_key(|l| std::cmp::Reverse(l.size));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .build()

@@ -1,0 +1,102 @@
+//! Shared helpers of the CLI tests: run the real binary, build example modules with the
+//! fixture builder, and find the services (skopeo, Debian's docker-registry, dockerd) that
+//! `scripts/test.sh` starts. Where a service is missing, a test skips with a message, except
+//! under `EDGECERT_REQUIRE_SERVICES=1` (set by the test script and so in CI), where it fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
+use serde_json::Value;
+
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Runs `edgecert` with `args`.
+pub fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_edgecert")).args(args).output().expect("edgecert runs");
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+pub const SCRIPT: &str = "#!/bin/sh\ntrap 'exit 0' TERM\nwhile true; do sleep 1; done\n";
+
+/// The example module: busybox for linux/amd64 and linux/arm/v7 running a script as nobody.
+pub fn example_spec() -> ImageSpec {
+    let platforms = [Arch::Amd64, Arch::Armhf]
+        .into_iter()
+        .map(|arch| {
+            let mut p = PlatformImage::busybox(arch, &[]).unwrap();
+            p.layers.push(Layer::new().file("app/run.sh", SCRIPT.as_bytes().to_vec(), 0o755));
+            p.config.entrypoint = Some(vec!["/app/run.sh".into()]);
+            p.config.user = Some("nobody".into());
+            p
+        })
+        .collect();
+    let mut spec = ImageSpec::new(platforms);
+    spec.tags = vec!["1.0.0".into(), "1.0".into(), "latest".into()];
+    spec
+}
+
+/// Writes the example image as an OCI layout and an offer (`edgecert init`) for it.
+pub fn example(dir: &Path) -> (PathBuf, PathBuf) {
+    let layout = dir.join("image");
+    write_oci_layout(&layout, &example_spec()).unwrap();
+    let module = dir.join("tempfilter");
+    let r = run(&["init", module.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (module.join("offer.json"), layout)
+}
+
+/// Edits an offer file in place.
+pub fn edit_offer(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// The report JSON without what legitimately differs between runs and sources.
+pub fn normalized(json: &str) -> Value {
+    let mut v: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    v["durationMs"] = Value::Null;
+    v["image"]["source"] = Value::Null;
+    v
+}
+
+fn required() -> bool {
+    std::env::var("EDGECERT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// Whether a tool or service the test needs is there; fails under EDGECERT_REQUIRE_SERVICES=1.
+pub fn available(what: &str, ok: bool) -> bool {
+    if !ok {
+        assert!(!required(), "{what} is required (EDGECERT_REQUIRE_SERVICES=1) but missing: run scripts/setup.sh");
+        eprintln!("skipping: {what} is not available here (scripts/setup.sh installs and starts it)");
+    }
+    ok
+}
+
+pub fn have_command(cmd: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// The loopback registry `scripts/setup.sh` starts (Debian's docker-registry), if up.
+pub fn test_registry() -> Option<String> {
+    let addr = std::env::var("EDGECERT_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5055".into());
+    let up = std::net::TcpStream::connect(&addr).is_ok();
+    available(&format!("docker-registry at {addr}"), up).then_some(addr)
+}
+
+pub fn sh(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(out.status.success(), "{cmd} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
