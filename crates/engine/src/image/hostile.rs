@@ -56,6 +56,15 @@ pub fn symlink_escapes(link_path: &str, target: &str) -> bool {
     false
 }
 
+/// Where a symlink at `link_path` (normalised) with `target` points, as a normalised path
+/// (absolute targets rooted at the image root); `None` when that climbs out or is the root.
+pub fn symlink_target(link_path: &str, target: &str) -> Option<String> {
+    match (target.starts_with('/'), link_path.rsplit_once('/')) {
+        (false, Some((dir, _))) => normalise(&format!("{dir}/{target}")).ok(),
+        _ => normalise(target).ok(),
+    }
+}
+
 /// The proper ancestors of a normalised path, shortest first: `a/b/c` -> `a`, `a/b`.
 pub fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(i, _)| &path[..i])
@@ -81,5 +90,9 @@ mod tests {
         assert!(!symlink_escapes("bin/sh", "/bin/busybox"));
         assert!(symlink_escapes("link", ".."));
         assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
+        assert_eq!(symlink_target("d/b", "../x/sub").as_deref(), Some("x/sub"));
+        assert_eq!(symlink_target("d/b", "/x").as_deref(), Some("x"));
+        assert_eq!(symlink_target("a", "x").as_deref(), Some("x"));
+        assert_eq!(symlink_target("a", ".."), None);
     }
 }

@@ -175,9 +175,12 @@ pub fn read_layer(
     }
     facts.uncompressed_bytes = capped.produced;
     let tripped = capped.tripped.is_some();
+    let decoded = facts.problems.iter().all(|p| p.path.is_some());
     let mut buffered = capped.inner.into_inner();
-    if !tripped && facts.problems.iter().all(|p| p.path.is_some()) {
-        // Whatever the decoder did not need (trailing garbage) still counts for the digest.
+    if !tripped {
+        // Whatever the decoder did not need (trailing garbage, or everything after a corrupt
+        // or truncated spot) still counts for the size and digest, so a blob that does not
+        // decompress is still held against its descriptor: a truncated layer says so.
         let _ = io::copy(&mut buffered, &mut io::sink());
         let hashing = buffered.into_inner();
         let count = hashing.consumed.load(Ordering::Relaxed);
@@ -207,7 +210,7 @@ pub fn read_layer(
             });
             verified = false;
         }
-        facts.complete = verified;
+        facts.complete = decoded && verified;
     } else {
         facts.compressed_bytes = buffered.get_ref().consumed.load(Ordering::Relaxed);
     }
@@ -311,7 +314,13 @@ fn walk<R: Read>(
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => {
                 let target = link_target();
-                if hostile::symlink_escapes(&path, &target) {
+                // A link to (below) a link that climbs out climbs out too: `a -> x`, `x -> ..`.
+                let chained = hostile::symlink_target(&path, &target).is_some_and(|t| {
+                    symlinks_out
+                        .iter()
+                        .any(|s| t == *s || hostile::ancestors(&t).any(|a| a == s))
+                });
+                if chained || hostile::symlink_escapes(&path, &target) {
                     symlinks_out.push(path.clone());
                 }
                 EntryKind::Symlink(target)
@@ -319,7 +328,19 @@ fn walk<R: Read>(
             tar::EntryType::Link => {
                 let target = link_target();
                 match hostile::normalise(&target) {
-                    Ok(t) => EntryKind::Hardlink(t),
+                    Ok(t) => {
+                        // link(2) follows symlinks in the target's directories.
+                        let through = hostile::ancestors(&t)
+                            .find(|a| symlinks_out.iter().any(|s| s == a))
+                            .map(str::to_owned);
+                        if let Some(link) = through {
+                            facts.problems.push(hostile(format!(
+                                "hardlink target {target:?} goes through symlink {link:?}, whose target climbs out of the root"
+                            )));
+                            continue;
+                        }
+                        EntryKind::Hardlink(t)
+                    }
                     Err(_) => {
                         facts.problems.push(hostile(format!(
                             "hardlink target {target:?} climbs out of the root"
@@ -435,6 +456,22 @@ impl<R: BufRead> Decoder<R> {
     }
 }
 
+/// Raw bytes read ahead into the buffer but not yet taken by the decoder.
+trait Unread {
+    fn unread(&self) -> u64;
+}
+
+impl<R: Read> Unread for Decoder<BufReader<R>> {
+    fn unread(&self) -> u64 {
+        let buffered = match self {
+            Decoder::Gzip(d) => d.get_ref(),
+            Decoder::Zstd(d) => d.get_ref(),
+            Decoder::Plain(r) => r,
+        };
+        buffered.buffer().len() as u64
+    }
+}
+
 impl<R: BufRead> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -457,14 +494,20 @@ struct Capped<R> {
 /// Ratios are only judged past this much output: tiny layers of zeros are not bombs.
 const RATIO_GRACE: u64 = 16 << 20;
 
-impl<R: Read> Read for Capped<R> {
+impl<R: Read + Unread> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(why) = &self.tripped {
             return Err(io::Error::other(why.clone()));
         }
         let n = self.inner.read(buf)?;
         self.produced += n as u64;
-        let consumed = self.consumed.load(Ordering::Relaxed).max(1);
+        // Bytes read ahead into the 256 KiB buffer are not consumed yet: counting them would
+        // let a 1000:1+ stream inflate 256 MiB past each refill before the ratio is judged.
+        let consumed = self
+            .consumed
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.inner.unread())
+            .max(1);
         let why = if self.produced > self.limits.max_uncompressed {
             Some(format!(
                 "decompressed size exceeds the policy cap of {} bytes (decompression bomb?)",

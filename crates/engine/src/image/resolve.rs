@@ -110,6 +110,11 @@ pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
         seen: HashSet::new(),
     };
     walk.seen.insert(digest.clone());
+    // The root's name comes from outside its content (index.json, a tag), so unlike any other
+    // node it can list itself: that is a cycle, not a new child.
+    if let Some(expected) = &root.expected_digest {
+        walk.seen.insert(expected.clone());
+    }
     walk.node(&root.bytes, root.media_type.as_deref(), &digest, None, 0);
     Ok(out)
 }
