@@ -11,7 +11,7 @@ mkdir -p "$STATE"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static
-           gzip ca-certificates iproute2 procps)
+           apache2-utils gzip ca-certificates iproute2 procps)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

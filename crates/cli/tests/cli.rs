@@ -16,8 +16,15 @@ fn init_writes_a_valid_offer_and_refuses_to_overwrite() {
     assert_eq!(v["schemaVersion"], 1);
     let again = run(&["init", dir.path().to_str().unwrap()]);
     assert_eq!(again.code, 2);
-    assert!(again.stderr.contains("exists; use --force"), "{}", again.stderr);
-    assert_eq!(run(&["init", "--force", dir.path().to_str().unwrap()]).code, 0);
+    assert!(
+        again.stderr.contains("exists; use --force"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        run(&["init", "--force", dir.path().to_str().unwrap()]).code,
+        0
+    );
 }
 
 #[test]
@@ -25,24 +32,62 @@ fn good_module_passes_with_every_check_once_in_catalogue_order() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, layout) = example(dir.path());
     let image = format!("oci:{}", layout.display());
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", &image, "--format", "json"]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["reportVersion"], 1);
-    assert_eq!(v["module"], json!({"identifier": "contoso.tempfilter.standard", "moduleName": "tempfilter"}));
-    let ids: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        v["module"],
+        json!({"identifier": "contoso.tempfilter.standard", "moduleName": "tempfilter"})
+    );
+    let ids: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     let catalogue = run(&["checks"]).stdout;
-    let listed: Vec<&str> = catalogue.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
+    let listed: Vec<&str> = catalogue
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert_eq!(ids, listed);
-    assert_eq!(v["review"], json!(["EC906: a reviewer judges whether this is a real-world IoT Edge use case"]));
-    let platforms: Vec<&str> =
-        v["image"]["platforms"].as_array().unwrap().iter().map(|p| p["platform"].as_str().unwrap()).collect();
+    assert_eq!(
+        v["review"],
+        json!(["EC906: a reviewer judges whether this is a real-world IoT Edge use case"])
+    );
+    let platforms: Vec<&str> = v["image"]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["platform"].as_str().unwrap())
+        .collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm/v7"]);
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["reportVersion", "tool", "policy", "verdict", "module", "image", "engines", "checks", "review", "durationMs"]
+        [
+            "reportVersion",
+            "tool",
+            "policy",
+            "verdict",
+            "module",
+            "image",
+            "engines",
+            "checks",
+            "review",
+            "durationMs"
+        ]
     );
 }
 
@@ -56,12 +101,34 @@ fn partner_mistakes_are_findings_with_exit_1() {
         v["name"] = "x".repeat(201).into();
     });
     let image = format!("oci:{}", layout.display());
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", &image]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+    ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stdout.contains("FAIL   EC102 default-tag"), "{}", r.stdout);
-    assert!(r.stdout.contains("at offer.json: image.defaultTag"), "{}", r.stdout);
-    assert!(r.stdout.contains("docs: edgecert explain EC904"), "{}", r.stdout);
-    assert!(r.stdout.contains("verdict FAIL: 3 blocking failure(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("FAIL   EC102 default-tag"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("at offer.json: image.defaultTag"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("docs: edgecert explain EC904"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("verdict FAIL: 3 blocking failure(s)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -70,17 +137,50 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
     let (offer, layout) = example(dir.path());
     let image = format!("oci:{}", layout.display());
     edit_offer(&offer, |v| v["defaults"]["twinn"] = json!({}));
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", &image]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("at $.defaults.twinn: unknown field `twinn`"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("at $.defaults.twinn: unknown field `twinn`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty());
     std::fs::write(&offer, "{ \"name\": ").unwrap();
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", &image]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("not valid JSON at line 1"), "{}", r.stderr);
-    let r = run(&["check", "--offer", "/nonexistent/offer.json", "--image", &image]);
+    assert!(
+        r.stderr.contains("not valid JSON at line 1"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "check",
+        "--offer",
+        "/nonexistent/offer.json",
+        "--image",
+        &image,
+    ]);
     assert_eq!(r.code, 2);
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", "oci:/nonexistent/layout"]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        "oci:/nonexistent/layout",
+    ]);
     assert_eq!(r.code, 2);
 }
 
@@ -88,10 +188,22 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
 fn missing_image_source_is_exit_2_not_a_finding() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, _) = example(dir.path());
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", "oci:/nonexistent/layout"]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        "oci:/nonexistent/layout",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("is not a directory"), "{}", r.stderr);
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", "ftp:x"]);
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        "ftp:x",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown transport"), "{}", r.stderr);
 }
@@ -100,46 +212,104 @@ fn missing_image_source_is_exit_2_not_a_finding() {
 fn sarif_and_junit_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, layout) = example(dir.path());
-    edit_offer(&offer, |v| v["legal"]["privacyPolicyUrl"] = "http://insecure.example".into());
+    edit_offer(&offer, |v| {
+        v["legal"]["privacyPolicyUrl"] = "http://insecure.example".into()
+    });
     let image = format!("oci:{}", layout.display());
     let sarif_path = dir.path().join("r.sarif");
     let r = run(&[
-        "check", "--offer", offer.to_str().unwrap(), "--image", &image, "--format", "sarif", "--output",
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+        "--format",
+        "sarif",
+        "--output",
         sarif_path.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.is_empty(), "--output keeps stdout empty");
-    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     assert_eq!(rules.len(), run(&["checks"]).stdout.lines().count() - 1);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let ec902 = results.iter().find(|r| r["ruleId"] == "EC902").unwrap();
     assert_eq!(ec902["level"], "error");
-    assert_eq!(ec902["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "offer.json");
-    let r = run(&["check", "--offer", offer.to_str().unwrap(), "--image", &image, "--format", "junit"]);
+    assert_eq!(
+        ec902["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "offer.json"
+    );
+    let r = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+        "--format",
+        "junit",
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.starts_with("<?xml"), "{}", r.stdout);
-    assert!(r.stdout.contains("<testsuite name=\"legal\""), "{}", r.stdout);
-    assert!(r.stdout.contains("<failure message=\"legal.privacyPolicyUrl is not an https URL\""), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("<testsuite name=\"legal\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("<failure message=\"legal.privacyPolicyUrl is not an https URL\""),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn policy_and_severity_overrides() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, layout) = example(dir.path());
-    edit_offer(&offer, |v| v["legal"]["termsOfUseUrl"] = "http://x.example".into());
+    edit_offer(&offer, |v| {
+        v["legal"]["termsOfUseUrl"] = "http://x.example".into()
+    });
     let image = format!("oci:{}", layout.display());
     let o = offer.to_str().unwrap();
     assert_eq!(run(&["check", "--offer", o, "--image", &image]).code, 1);
-    let r = run(&["check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json"]);
+    let r = run(&[
+        "check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    let ec901 = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == "EC901").unwrap();
-    assert_eq!((ec901["severity"].as_str(), ec901["status"].as_str()), (Some("info"), Some("fail")));
+    let ec901 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC901")
+        .unwrap();
+    assert_eq!(
+        (ec901["severity"].as_str(), ec901["status"].as_str()),
+        (Some("info"), Some("fail"))
+    );
     let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "id = \"contoso-ci\"\nversion = \"7\"\n[severity]\nEC901 = \"warning\"\n").unwrap();
-    let r = run(&["check", "--offer", o, "--image", &image, "--policy", policy.to_str().unwrap(), "--format", "json"]);
+    std::fs::write(
+        &policy,
+        "id = \"contoso-ci\"\nversion = \"7\"\n[severity]\nEC901 = \"warning\"\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "check",
+        "--offer",
+        o,
+        "--image",
+        &image,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["policy"], json!({"id": "contoso-ci", "version": "7"}));
@@ -152,7 +322,11 @@ fn policy_and_severity_overrides() {
 fn explain_renders_the_checks_own_docs() {
     let r = run(&["explain", "ec203"]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.starts_with("EC203 binaries-match-platform\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("EC203 binaries-match-platform\n"),
+        "{}",
+        r.stdout
+    );
     for s in ["What it checks", "Why it matters", "Example", "How to fix"] {
         assert!(r.stdout.contains(s), "{s}: {}", r.stdout);
     }
@@ -167,10 +341,16 @@ fn offer_schema_matches_the_parser() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(run(&["init", dir.path().to_str().unwrap()]).code, 0);
-    let offer: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("offer.json")).unwrap()).unwrap();
+    let offer: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("offer.json")).unwrap())
+            .unwrap();
     assert!(validator.is_valid(&offer), "the init template validates");
     // What the parser refuses, the schema refuses: unknown keys and wrong types.
-    for bad in [json!({"publisherr": "x"}), json!({"image": {"tags": [1]}}), json!({"defaults": {"env": {"A": []}}})] {
+    for bad in [
+        json!({"publisherr": "x"}),
+        json!({"image": {"tags": [1]}}),
+        json!({"defaults": {"env": {"A": []}}}),
+    ] {
         assert!(!validator.is_valid(&bad), "{bad}");
     }
     // Omissions and bad values are findings, not schema errors.

@@ -19,7 +19,10 @@ pub struct Run {
 
 /// Runs `edgecert` with `args`.
 pub fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_edgecert")).args(args).output().expect("edgecert runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(args)
+        .output()
+        .expect("edgecert runs");
     Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -35,7 +38,8 @@ pub fn example_spec() -> ImageSpec {
         .into_iter()
         .map(|arch| {
             let mut p = PlatformImage::busybox(arch, &[]).unwrap();
-            p.layers.push(Layer::new().file("app/run.sh", SCRIPT.as_bytes().to_vec(), 0o755));
+            p.layers
+                .push(Layer::new().file("app/run.sh", SCRIPT.as_bytes().to_vec(), 0o755));
             p.config.entrypoint = Some(vec!["/app/run.sh".into()]);
             p.config.user = Some("nobody".into());
             p
@@ -78,14 +82,22 @@ fn required() -> bool {
 /// Whether a tool or service the test needs is there; fails under EDGECERT_REQUIRE_SERVICES=1.
 pub fn available(what: &str, ok: bool) -> bool {
     if !ok {
-        assert!(!required(), "{what} is required (EDGECERT_REQUIRE_SERVICES=1) but missing: run scripts/setup.sh");
-        eprintln!("skipping: {what} is not available here (scripts/setup.sh installs and starts it)");
+        assert!(
+            !required(),
+            "{what} is required (EDGECERT_REQUIRE_SERVICES=1) but missing: run scripts/setup.sh"
+        );
+        eprintln!(
+            "skipping: {what} is not available here (scripts/setup.sh installs and starts it)"
+        );
     }
     ok
 }
 
 pub fn have_command(cmd: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The loopback registry `scripts/setup.sh` starts (Debian's docker-registry), if up.
@@ -96,7 +108,14 @@ pub fn test_registry() -> Option<String> {
 }
 
 pub fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(out.status.success(), "{cmd} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

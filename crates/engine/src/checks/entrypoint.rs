@@ -72,10 +72,10 @@ pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
                 // `#!/usr/bin/env NAME` runs NAME from PATH; env itself must exist too.
                 let is_env = interpreter.rsplit('/').next() == Some("env");
                 if let (true, Some(name)) = (is_env, arg.filter(|a| !a.starts_with('-'))) {
-                        p.fs.resolve(&interpreter, "/")
-                            .map_err(|e| format!("interpreter {interpreter}: {e}"))?;
-                        next = name;
-                        continue;
+                    p.fs.resolve(&interpreter, "/")
+                        .map_err(|e| format!("interpreter {interpreter}: {e}"))?;
+                    next = name;
+                    continue;
                 }
                 if !interpreter.starts_with('/') {
                     return Err(format!(

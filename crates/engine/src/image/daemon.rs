@@ -29,27 +29,41 @@ pub fn open(name: &str, tmp: &Path) -> Result<Box<dyn Store>, StoreError> {
         .enable_all()
         .build()
         .map_err(|e| StoreError::Source(format!("cannot start the engine client runtime: {e}")))?;
-    let docker = bollard::Docker::connect_with_defaults()
-        .map_err(|e| StoreError::Source(format!("cannot connect to the Moby engine (DOCKER_HOST): {e}")))?;
+    let docker = bollard::Docker::connect_with_defaults().map_err(|e| {
+        StoreError::Source(format!(
+            "cannot connect to the Moby engine (DOCKER_HOST): {e}"
+        ))
+    })?;
     let path = tmp.join("docker-daemon-export.tar");
     let id = runtime.block_on(async {
-        let inspect = docker
-            .inspect_image(name)
-            .await
-            .map_err(|e| StoreError::Source(format!("image {name} is not in the Moby engine: {e}")))?;
-        let mut file = std::fs::File::create(&path)
-            .map_err(|source| StoreError::Io { context: format!("creating {}", path.display()), source })?;
+        let inspect = docker.inspect_image(name).await.map_err(|e| {
+            StoreError::Source(format!("image {name} is not in the Moby engine: {e}"))
+        })?;
+        let mut file = std::fs::File::create(&path).map_err(|source| StoreError::Io {
+            context: format!("creating {}", path.display()),
+            source,
+        })?;
         let mut stream = docker.export_image(name);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| StoreError::Source(format!("exporting {name} from the engine: {e}")))?;
-            file.write_all(&chunk)
-                .map_err(|source| StoreError::Io { context: format!("writing {}", path.display()), source })?;
+            let chunk = chunk.map_err(|e| {
+                StoreError::Source(format!("exporting {name} from the engine: {e}"))
+            })?;
+            file.write_all(&chunk).map_err(|source| StoreError::Io {
+                context: format!("writing {}", path.display()),
+                source,
+            })?;
         }
         Ok::<_, StoreError>(inspect.id.unwrap_or_default())
     })?;
     // The export holds exactly the one image asked for.
     let archive = docker_archive::open(&path, None)?;
-    Ok(Box::new(Daemon { archive, runtime, docker, name: name.to_owned(), id }))
+    Ok(Box::new(Daemon {
+        archive,
+        runtime,
+        docker,
+        name: name.to_owned(),
+        id,
+    }))
 }
 
 impl Store for Daemon {
@@ -79,7 +93,13 @@ impl Store for Daemon {
                 .ok()
                 .and_then(|i| i.id);
             // Another image: its id stands in for its digest, which only needs to differ.
-            let digest = id.map(|id| if id == self.id { own.clone() } else { id.parse().unwrap_or_else(|_| Digest::of(id.as_bytes())) });
+            let digest = id.map(|id| {
+                if id == self.id {
+                    own.clone()
+                } else {
+                    id.parse().unwrap_or_else(|_| Digest::of(id.as_bytes()))
+                }
+            });
             map.insert(tag.clone(), digest);
         }
         Ok(TagMap::Known(map))

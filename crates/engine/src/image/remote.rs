@@ -100,7 +100,18 @@ fn classify(
         || text.contains("NotFound"))
         && let Some(d) = reference.digest()
     {
-        return StoreError::Missing { what, digest: d.to_owned() };
+        return StoreError::Missing {
+            what,
+            digest: d.to_owned(),
+        };
+    }
+    if text.contains("Not authorized") || text.contains("401") {
+        return StoreError::Source(format!(
+            "registry {}: not authorized for {reference}: {text} (edgecert reads credentials from \
+             $DOCKER_CONFIG/config.json or ~/.docker/config.json; `docker login {}` writes them)",
+            reference.resolve_registry(),
+            reference.resolve_registry()
+        ));
     }
     StoreError::Source(format!(
         "registry {}: {what} of {reference}: {text}",

@@ -27,8 +27,8 @@ use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{CheckResult, Finding, Status};
 use edgecert_fixtures::media::{OCI_INDEX, OCI_MANIFEST};
 use edgecert_fixtures::{
-    Arch, Compression, ImageSpec, Layer, PlatformImage, Written, busybox_available,
-    busybox_layer, write_oci_layout,
+    Arch, Compression, ImageSpec, Layer, PlatformImage, Written, busybox_available, busybox_layer,
+    write_oci_layout,
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -205,10 +205,8 @@ impl Image {
         let encode = |bytes: &[u8]| -> Vec<u8> {
             match compression {
                 Compression::Gzip => {
-                    let mut enc = flate2::write::GzEncoder::new(
-                        Vec::new(),
-                        flate2::Compression::best(),
-                    );
+                    let mut enc =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
                     enc.write_all(bytes).unwrap();
                     enc.finish().unwrap()
                 }
@@ -247,7 +245,10 @@ impl Image {
             .push(json!(diff_id));
         let config_media = manifest["config"]["mediaType"].clone();
         manifest["config"] = self.put_json(config_media.as_str().unwrap(), &config);
-        manifest["layers"].as_array_mut().unwrap().push(layer.clone());
+        manifest["layers"]
+            .as_array_mut()
+            .unwrap()
+            .push(layer.clone());
         self.replace_manifest(&manifest);
         layer
     }
@@ -288,7 +289,10 @@ impl Image {
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let store = source
-                .open(RemoteOptions { tls_verify: true }, &self.root.path().join("run"))
+                .open(
+                    RemoteOptions { tls_verify: true },
+                    &self.root.path().join("run"),
+                )
                 .expect("the layout's index.json is sound, so the source opens");
             let options = ScanOptions {
                 limits,
