@@ -414,8 +414,7 @@ impl Scan {
         assert_eq!(self.ec101.status, Status::Pass, "EC101:{}", self.dump());
     }
 
-    /// The layer was read, not verified complete, and its merged view holds no path for
-    /// which `pred` is true.
+    /// The facts of the layer `digest`, which must have been read.
     pub fn layer(&self, digest: &str) -> &edgecert_engine::image::layer::LayerFacts {
         let d: edgecert_engine::Digest = digest.parse().unwrap();
         self.facts
