@@ -141,8 +141,9 @@ if [ "${EDGECERT_BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   log "perf record of one edgecert run"
   perf record -q -F 499 -g -o "$RUN_DIR/perf.data" -- "$EDGECERT" "${CHECK_ARGS[@]}" \
     --output /dev/null 2>/dev/null || true
-  perf report -i "$RUN_DIR/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -n 25 >"$RUN_DIR/perf-top.txt" || true
+  perf report -i "$RUN_DIR/perf.data" --no-children --sort dso,symbol --stdio -g none \
+    2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/[[:space:]]+(-[[:space:]]+)*$//' \
+    | head -n 15 >"$RUN_DIR/perf-top.txt" || true
 fi
 
 # --- summary -------------------------------------------------------------------------------
