@@ -1,13 +1,14 @@
 //! Hostile images (spec/targets.md "Robustness", spec/checks.md EC101): each test builds a real
 //! OCI layout with `edgecert_fixtures`, damages it on disk the way an attacker or a broken
 //! upload would (`../` and absolute entry names, symlink and hardlink escapes, device nodes,
-//! gzip and zstd bombs, a 10 000-deep manifest, a 5 MiB manifest, deep and self-referencing
-//! indexes, digest mismatches, truncated layers, unknown media types) and reads it through the
-//! public engine API. Each must give a specific EC101 finding located at the manifest or at
-//! `layer <digest>: <path>`, within a time bound, without panicking, without following the
-//! hostile content, and without writing anything anywhere (the scratch tree is unchanged and
-//! the places a naive extractor would have written to do not exist). One test bounds peak
-//! memory while a bomb is decompressed.
+//! gzip and zstd bombs, huge GNU long name and PAX records, a 10 000-deep manifest, a 5 MiB
+//! manifest, deep, repeated and self-referencing indexes, digest and size mismatches, truncated
+//! layers, unknown media types) and reads it through the public engine API. Each must give a
+//! specific EC101 finding located at the manifest or at `layer <digest>[: <path>]`, within a
+//! time bound, without panicking, without following the hostile content, and without writing
+//! anything anywhere (the scratch tree is unchanged and the places a naive extractor would
+//! have written to do not exist). Two tests bound peak memory (VmHWM) while a bomb is read, and
+//! a control test checks that sound images in every fixture dialect still pass.
 
 mod common;
 
@@ -23,7 +24,7 @@ use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{Status, Verdict};
 use edgecert_fixtures::media::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
-use edgecert_fixtures::{Arch, Compression, ImageSpec, Layer, PlatformImage};
+use edgecert_fixtures::{Arch, Compression, ImageSpec, Layer, ManifestFormat, PlatformImage};
 use serde_json::{Value, json};
 
 const MIB: u64 = 1 << 20;
@@ -285,6 +286,25 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
 }
 
+/// Runs `scan` and returns how much the peak RSS grew meanwhile, in MiB. The high-water mark
+/// is reset first so building the fixture does not hide the scan's peak; where the kernel
+/// refuses, the mark from before the scan is the (weaker) baseline.
+fn peak_growth_mib(scan: impl FnOnce() -> Scan) -> (Scan, u64) {
+    let reset = fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = if reset {
+        status_kib("VmRSS:")
+    } else {
+        status_kib("VmHWM:")
+    };
+    let s = scan();
+    let grown = status_kib("VmHWM:").saturating_sub(before) / 1024;
+    eprintln!(
+        "peak RSS grew {grown} MiB during a {:?} scan (high-water reset: {reset})",
+        s.elapsed
+    );
+    (s, grown)
+}
+
 #[test]
 fn memory_stays_bounded_while_a_bomb_is_inflated() {
     let img = single(vec![], Compression::Gzip);
@@ -294,27 +314,101 @@ fn memory_stays_bounded_while_a_bomb_is_inflated() {
         max_uncompressed: 1 << 30,
         max_ratio: u64::MAX,
     };
-    // Reset the high-water mark so building the fixture does not hide the scan's peak; where
-    // the kernel refuses, the mark from before the scan is the (weaker) baseline.
-    let reset = fs::write("/proc/self/clear_refs", "5").is_ok();
-    let before = if reset {
-        status_kib("VmRSS:")
-    } else {
-        status_kib("VmHWM:")
-    };
-    let s = img.scan_with(limits);
-    let peak = status_kib("VmHWM:");
+    let (s, grown) = peak_growth_mib(|| img.scan_with(limits));
     s.finding(
         "decompressed size exceeds the policy cap of 1073741824 bytes",
         &format!("layer {bomb}"),
     );
+    s.count(1);
     assert!(s.layer(&bomb).uncompressed_bytes > (1 << 30));
-    let grown_mib = peak.saturating_sub(before) / 1024;
-    eprintln!(
-        "peak RSS grew {grown_mib} MiB while inflating 1 GiB in {:?} (high-water reset: {reset})",
-        s.elapsed
+    assert!(grown < 200, "peak RSS grew {grown} MiB");
+}
+
+/// A GNU-format tar header of type `kind` with `name` written verbatim.
+fn tar_header(name: &[u8], kind: u8) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_mode(0o644);
+    h.set_cksum();
+    h
+}
+
+#[test]
+fn huge_long_name_and_pax_records_are_refused_in_bounded_memory() {
+    // 512 MiB of ~70:1 data as a GNU long name record, and as a PAX record, each followed by
+    // the entry it would describe: under the ratio and size caps, but a tar reader buffers
+    // such records whole (without the header cap this scan peaked at ~3 GiB).
+    let block = pseudo_random(16 << 10, 5);
+    let chunk: Vec<u8> = block.iter().copied().cycle().take(4 << 20).collect();
+    let victim = tar_header(b"victim", b'0');
+    let img = single(vec![], Compression::Gzip);
+    let long = img.add_streamed_entry(
+        tar_header(b"././@LongLink", b'L'),
+        &chunk,
+        128,
+        victim.as_bytes(),
+        Compression::Gzip,
     );
-    assert!(grown_mib < 200, "peak RSS grew {grown_mib} MiB");
+    let pax = img.add_streamed_entry(
+        tar_header(b"PaxHeaders.0/victim", b'x'),
+        &chunk,
+        128,
+        victim.as_bytes(),
+        Compression::Gzip,
+    );
+    let (s, grown) = peak_growth_mib(|| img.scan());
+    for layer in [&long, &pax] {
+        let d = layer["digest"].as_str().unwrap();
+        s.finding(
+            "tar headers of one entry exceed 1048576 bytes (huge GNU long name or PAX record)",
+            &format!("layer {d}"),
+        );
+        assert!(s.layer(d).uncompressed_bytes < 8 * MIB);
+    }
+    s.count(2);
+    assert!(grown < 200, "peak RSS grew {grown} MiB");
+}
+
+#[test]
+fn layer_descriptor_sizes_that_lie() {
+    let img = single(
+        vec![Layer::new().file("/etc/motd", "hi\n", 0o644)],
+        Compression::Gzip,
+    );
+    let layer = img.layer_digest(1);
+    let real = img.read_blob(&layer).len();
+    let good = img.manifest();
+
+    // u64::MAX: "read one byte past the declared size" must not overflow.
+    let mut m = good.clone();
+    m["layers"][1]["size"] = json!(u64::MAX);
+    img.replace_manifest(&m);
+    let s = img.scan();
+    s.finding(
+        &format!(
+            "layer blob is {real} bytes, its descriptor says {}",
+            u64::MAX
+        ),
+        &format!("layer {layer}"),
+    );
+    s.count(1);
+
+    // Smaller than the blob: one byte past the declared size is read, no more.
+    let mut m = good.clone();
+    m["layers"][1]["size"] = json!(10);
+    img.replace_manifest(&m);
+    let s = img.scan();
+    s.finding(
+        "layer blob is larger than its descriptor's 10 bytes",
+        &format!("layer {layer}"),
+    );
+    s.finding(
+        "layer does not decompress or is not a well-formed tar",
+        &format!("layer {layer}"),
+    );
+    s.count(2);
+    assert_eq!(s.layer(&layer).compressed_bytes, 11);
 }
 
 fn nested(depth: usize) -> Vec<u8> {
@@ -333,6 +427,7 @@ fn nested(depth: usize) -> Vec<u8> {
 fn ten_thousand_deep_json_is_a_finding_not_a_stack_overflow() {
     let deep = nested(10_000);
     let img = single(vec![], Compression::Gzip);
+    let mut manifest = img.manifest();
 
     // As the root manifest.
     let root = img.put_blob(OCI_MANIFEST, &deep);
@@ -347,7 +442,6 @@ fn ten_thousand_deep_json_is_a_finding_not_a_stack_overflow() {
     assert!(s.facts.layers.is_empty());
 
     // As a platform manifest under an index, and as an image config.
-    let mut manifest = img.manifest();
     manifest["config"] = img.put_blob(OCI_CONFIG, &deep);
     let config_digest = manifest["config"]["digest"].as_str().unwrap().to_owned();
     let sound = img.put_json(OCI_MANIFEST, &manifest);
@@ -770,23 +864,38 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
 }
 
 #[test]
-fn a_sound_multi_platform_image_passes() {
-    // The control: the same helpers on an unharmed image give no EC101 finding.
-    let mut spec = ImageSpec::new(vec![
-        PlatformImage {
-            arch: Arch::Amd64,
-            layers: vec![base_layer()],
-            config: Default::default(),
-        },
-        PlatformImage {
-            arch: Arch::Arm64,
-            layers: vec![Layer::new().file("/etc/motd", "hi\n", 0o644)],
-            config: Default::default(),
-        },
-    ]);
-    spec.compression = Compression::Zstd;
-    let s = image(&spec).scan();
-    s.passes();
-    assert_eq!(s.facts.platforms.len(), 2);
-    assert!(s.facts.platforms.iter().all(|p| p.complete));
+fn sound_images_pass() {
+    // The control: the same helpers on unharmed images, in every dialect and compression the
+    // fixtures write (Docker's uncompressed layer type included), give no EC101 finding.
+    for (format, compression) in [
+        (ManifestFormat::Oci, Compression::Gzip),
+        (ManifestFormat::Oci, Compression::Zstd),
+        (ManifestFormat::Oci, Compression::None),
+        (ManifestFormat::Docker, Compression::Gzip),
+        (ManifestFormat::Docker, Compression::None),
+    ] {
+        let mut spec = ImageSpec::new(vec![
+            PlatformImage {
+                arch: Arch::Amd64,
+                layers: vec![base_layer()],
+                config: Default::default(),
+            },
+            PlatformImage {
+                arch: Arch::Arm64,
+                // A 300-byte path: a GNU long name record is not a hostile header.
+                layers: vec![Layer::new().file("/etc/motd", "hi\n", 0o644).file(
+                    format!("/opt/{}/f", "d".repeat(300)),
+                    "x",
+                    0o644,
+                )],
+                config: Default::default(),
+            },
+        ]);
+        spec.format = format;
+        spec.compression = compression;
+        let s = image(&spec).scan();
+        s.passes();
+        assert_eq!(s.facts.platforms.len(), 2, "{format:?} {compression:?}");
+        assert!(s.facts.platforms.iter().all(|p| p.complete));
+    }
 }

@@ -120,7 +120,7 @@ pub fn read_layer(
     let consumed = Arc::new(AtomicU64::new(0));
     // One byte past the declared size is enough to know it lies; never read an endless stream.
     let hashing = Hashing {
-        inner: raw.take(layer.size + 1),
+        inner: raw.take(layer.size.saturating_add(1)),
         hasher: sha2::Sha256::new(),
         consumed: consumed.clone(),
         progress,
@@ -149,15 +149,24 @@ pub fn read_layer(
             return facts;
         }
     };
+    let headers_end = Arc::new(AtomicU64::new(MAX_TAR_HEADERS));
     let capped = Capped {
         inner: decoder,
         produced: 0,
         consumed,
+        headers_end: headers_end.clone(),
         limits,
         tripped: None,
     };
     let mut archive = tar::Archive::new(capped);
-    let walked = walk(&mut archive, &layer.digest, analyzers, &mut facts);
+    let walked = walk(
+        &mut archive,
+        &headers_end,
+        &layer.digest,
+        analyzers,
+        &mut facts,
+    );
+    headers_end.store(u64::MAX, Ordering::Relaxed);
     let mut capped = archive.into_inner();
     if walked.is_ok() {
         // The end-of-archive blocks may be followed by padding; drain so the digest covers all.
@@ -229,6 +238,7 @@ const CHUNK: usize = 128 * 1024;
 
 fn walk<R: Read>(
     archive: &mut tar::Archive<R>,
+    headers_end: &AtomicU64,
     digest: &Digest,
     analyzers: &[Box<dyn Analyzer>],
     facts: &mut LayerFacts,
@@ -237,6 +247,12 @@ fn walk<R: Read>(
     let mut buf = vec![0u8; CHUNK];
     for entry in archive.entries()? {
         let mut entry = entry?;
+        // What the tar reader may read before handing out the next entry: the rest of this
+        // entry's data, then headers. It buffers GNU long names and PAX records whole.
+        let data_end = entry
+            .raw_file_position()
+            .saturating_add(entry.size().saturating_add(511) & !511);
+        headers_end.store(data_end.saturating_add(MAX_TAR_HEADERS), Ordering::Relaxed);
         let header = entry.header();
         let kind = header.entry_type();
         let mode = header.mode().unwrap_or(0);
@@ -430,6 +446,8 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
+// One decoder per layer being read: its size is irrelevant, a box would only add a hop.
+#[allow(clippy::large_enum_variant)]
 enum Decoder<R: BufRead> {
     Gzip(flate2::bufread::MultiGzDecoder<R>),
     Zstd(zstd::Decoder<'static, R>),
@@ -482,14 +500,21 @@ impl<R: BufRead> Read for Decoder<R> {
     }
 }
 
-/// Decompressed bytes out: stops bombs by total and by ratio.
+/// Decompressed bytes out: stops bombs by total and by ratio, and tar headers (which the tar
+/// reader holds in memory) by size.
 struct Capped<R> {
     inner: R,
     produced: u64,
     consumed: Arc<AtomicU64>,
+    /// Stream offset past which the current read is headers over `MAX_TAR_HEADERS`.
+    headers_end: Arc<AtomicU64>,
     limits: Limits,
     tripped: Option<String>,
 }
+
+/// Tar headers allowed before one entry (GNU long name and link records, PAX records): paths
+/// are at most 4 KiB on Linux, so this leaves room for any real xattrs.
+const MAX_TAR_HEADERS: u64 = 1 << 20;
 
 /// Ratios are only judged past this much output: tiny layers of zeros are not bombs.
 const RATIO_GRACE: u64 = 16 << 20;
@@ -517,6 +542,10 @@ impl<R: Read + Unread> Read for Capped<R> {
             Some(format!(
                 "decompression ratio exceeds {}:1 ({} bytes from {consumed}): decompression bomb",
                 self.limits.max_ratio, self.produced
+            ))
+        } else if self.produced > self.headers_end.load(Ordering::Relaxed) {
+            Some(format!(
+                "tar headers of one entry exceed {MAX_TAR_HEADERS} bytes (huge GNU long name or PAX record)"
             ))
         } else {
             None

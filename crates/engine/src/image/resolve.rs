@@ -37,6 +37,7 @@ pub const LAYER_TYPES: &[&str] = &[
     "application/vnd.oci.image.layer.nondistributable.v1.tar",
     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
     "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar",
     "application/vnd.docker.image.rootfs.diff.tar.gzip",
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
     "application/vnd.docker.image.rootfs.diff.tar.zstd",
@@ -80,28 +81,28 @@ pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
         Err(e) => return Err(e),
     };
     let digest = Digest::of(&root.bytes);
-    if let Some(expected) = &root.expected_digest {
-        if expected != &digest {
-            out.problems.push(problem(
-                format!(
-                    "root manifest digest mismatch: descriptor says {expected}, content is {digest}"
-                ),
-                "root manifest",
-                None,
-            ));
-        }
+    if let Some(expected) = &root.expected_digest
+        && expected != &digest
+    {
+        out.problems.push(problem(
+            format!(
+                "root manifest digest mismatch: descriptor says {expected}, content is {digest}"
+            ),
+            "root manifest",
+            None,
+        ));
     }
-    if let Some(size) = root.expected_size {
-        if size != root.bytes.len() as u64 {
-            out.problems.push(problem(
-                format!(
-                    "root manifest size mismatch: descriptor says {size}, content is {} bytes",
-                    root.bytes.len()
-                ),
-                "root manifest",
-                None,
-            ));
-        }
+    if let Some(size) = root.expected_size
+        && size != root.bytes.len() as u64
+    {
+        out.problems.push(problem(
+            format!(
+                "root manifest size mismatch: descriptor says {size}, content is {} bytes",
+                root.bytes.len()
+            ),
+            "root manifest",
+            None,
+        ));
     }
     out.top_digest = Some(root.expected_digest.clone().unwrap_or(digest.clone()));
     let mut walk = Walk {
@@ -337,18 +338,18 @@ impl Walk<'_> {
                 media_type: media,
             });
         }
-        if let Some(c) = &plan.config {
-            if c.diff_ids.len() != manifest.layers().len() {
-                self.push(
-                    format!(
-                        "config lists {} diff_ids for {} layers",
-                        c.diff_ids.len(),
-                        manifest.layers().len()
-                    ),
-                    location.to_owned(),
-                    platform.as_ref(),
-                );
-            }
+        if let Some(c) = &plan.config
+            && c.diff_ids.len() != manifest.layers().len()
+        {
+            self.push(
+                format!(
+                    "config lists {} diff_ids for {} layers",
+                    c.diff_ids.len(),
+                    manifest.layers().len()
+                ),
+                location.to_owned(),
+                platform.as_ref(),
+            );
         }
         plan.sound = sound;
         self.out.platforms.push(plan);

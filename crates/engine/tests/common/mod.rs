@@ -25,7 +25,7 @@ use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::offer::{Offer, template};
 use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{CheckResult, Finding, Status};
-use edgecert_fixtures::media::{OCI_INDEX, OCI_MANIFEST};
+use edgecert_fixtures::media::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use edgecert_fixtures::{
     Arch, Compression, ImageSpec, Layer, PlatformImage, Written, busybox_available, busybox_layer,
     write_oci_layout,
@@ -146,9 +146,16 @@ impl Image {
         .unwrap();
     }
 
-    /// Digest of the first platform's image manifest.
+    /// Digest of the image manifest index.json points at, or (behind an image index) of the
+    /// first platform's as written.
     pub fn manifest_digest(&self) -> String {
-        self.written.manifests[0].1.clone()
+        let index: Value =
+            serde_json::from_slice(&fs::read(self.layout().join("index.json")).unwrap()).unwrap();
+        let root = &index["manifests"][0];
+        match root["mediaType"].as_str() {
+            Some(OCI_MANIFEST | DOCKER_MANIFEST) => root["digest"].as_str().unwrap().to_owned(),
+            _ => self.written.manifests[0].1.clone(),
+        }
     }
 
     pub fn manifest(&self) -> Value {
@@ -183,23 +190,36 @@ impl Image {
         repeats: u64,
         compression: Compression,
     ) -> Value {
-        assert_eq!(chunk.len() % 512, 0, "whole tar blocks keep the tar simple");
-        let size = chunk.len() as u64 * repeats;
         let mut header = tar::Header::new_gnu();
         header.set_path(name).unwrap();
-        header.set_size(size);
+        header.set_entry_type(tar::EntryType::Regular);
+        self.add_streamed_entry(header, chunk, repeats, &[], compression)
+    }
+
+    /// Like `add_streamed_layer` for any entry `header` (its size is set here), followed by
+    /// the raw tar bytes `after` (e.g. the entry a GNU long name record names).
+    pub fn add_streamed_entry(
+        &self,
+        mut header: tar::Header,
+        chunk: &[u8],
+        repeats: u64,
+        after: &[u8],
+        compression: Compression,
+    ) -> Value {
+        assert_eq!(chunk.len() % 512, 0, "whole tar blocks keep the tar simple");
+        assert_eq!(after.len() % 512, 0);
+        header.set_size(chunk.len() as u64 * repeats);
         header.set_mode(0o644);
         header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        let end = [0u8; 1024];
+        let end = [after, &[0u8; 1024]].concat();
 
         let mut diff = Sha256::new();
         diff.update(header.as_bytes());
         for _ in 0..repeats {
             diff.update(chunk);
         }
-        diff.update(end);
+        diff.update(&end);
         let diff_id = format!("sha256:{}", hex::encode(diff.finalize()));
 
         let encode = |bytes: &[u8]| -> Vec<u8> {
