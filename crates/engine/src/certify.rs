@@ -6,16 +6,17 @@ use std::time::Instant;
 
 use crate::analyze::default_analyzers;
 use crate::checks::{self, Context};
-use crate::facts::ImageFacts;
+use crate::facts::{ImageFacts, RuntimeFacts};
 use crate::image::layer::Progress;
 use crate::image::remote::{Remote, RemoteOptions};
 use crate::image::scan::{ScanOptions, scan};
 use crate::image::source::ImageSource;
 use crate::image::store::{Store, StoreError, TagMap};
+use crate::ingest::RunMode;
 use crate::offer::Offer;
 use crate::policy::Policy;
 use crate::report::{
-    CheckResult, ImageRef, ModuleRef, PlatformRef, PolicyRef, Report, Status, Tool,
+    CheckResult, ImageRef, Ingestion, ModuleRef, PlatformRef, PolicyRef, Report, Status, Tool,
 };
 
 #[derive(Debug, Clone)]
@@ -44,6 +45,7 @@ pub enum CertifyError {
 pub fn certify(
     offer: &Offer,
     options: &CertifyOptions,
+    run: RunMode<'_>,
     progress: &dyn Progress,
 ) -> Result<Report, CertifyError> {
     let started = Instant::now();
@@ -64,7 +66,11 @@ pub fn certify(
         limits: options.policy.limits,
         threads: options.threads,
         tags: offer.tags().to_vec(),
+        keep_blobs: matches!(run, RunMode::Run(_)).then(|| tmp.path().join("blobs")),
     };
+    if let Some(dir) = &scan_options.keep_blobs {
+        std::fs::create_dir_all(dir).map_err(CertifyError::Temp)?;
+    }
     let facts = scan(
         &source_name,
         store.as_ref(),
@@ -82,7 +88,20 @@ pub fn certify(
             }
         })?),
     };
-    let mut report = evaluate(offer, &facts, &options.policy, published.as_ref());
+    let runtime = match run {
+        RunMode::NoRun => None,
+        RunMode::Run(ingest) => {
+            let blobs = scan_options.keep_blobs.as_deref().unwrap_or(tmp.path());
+            Some(ingest.ingest(offer, &facts, blobs, &options.policy))
+        }
+    };
+    let mut report = evaluate(
+        offer,
+        &facts,
+        &options.policy,
+        published.as_ref(),
+        runtime.as_ref(),
+    );
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -102,17 +121,20 @@ fn published_tags(
 }
 
 /// Runs every check against established facts and builds the report (`durationMs` 0).
+/// `runtime: None` means the ingestion test was not run (by request).
 pub fn evaluate(
     offer: &Offer,
     facts: &ImageFacts,
     policy: &Policy,
     published: Option<&TagMap>,
+    runtime: Option<&RuntimeFacts>,
 ) -> Report {
     let cx = Context {
         offer,
         image: facts,
         policy,
         published,
+        runtime,
     };
     let checks: Vec<CheckResult> = checks::all()
         .iter()
@@ -134,7 +156,12 @@ pub fn evaluate(
         .filter(|c| c.status == Status::Review)
         .map(|c| format!("{}: {}", c.id, c.summary))
         .collect();
-    let verdict = Report::compute_verdict(&checks, &[]);
+    let not_run: &[&str] = if runtime.is_none() {
+        checks::RUNTIME_CHECKS
+    } else {
+        &[]
+    };
+    let verdict = Report::compute_verdict(&checks, not_run);
     Report {
         report_version: 1,
         tool: Tool {
@@ -169,6 +196,11 @@ pub fn evaluate(
         checks,
         review,
         sbom: None,
+        ingestion: runtime.map(|r| Ingestion {
+            engine: r.engine.clone(),
+            mode: r.mode.clone(),
+            duration_ms: r.duration_ms,
+        }),
         duration_ms: 0,
     }
 }

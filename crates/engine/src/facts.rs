@@ -34,6 +34,8 @@ pub struct ConfigFacts {
     pub labels: BTreeMap<String, String>,
     pub history: Vec<String>,
     pub diff_ids: Vec<String>,
+    /// The config blob exactly as read (its digest is the manifest's config digest).
+    pub raw: Vec<u8>,
 }
 
 impl ConfigFacts {
@@ -101,5 +103,54 @@ pub struct ImageFacts {
 impl ImageFacts {
     pub fn platform(&self, p: &Platform) -> Option<&PlatformFacts> {
         self.platforms.iter().find(|f| &f.platform == p)
+    }
+}
+
+/// What the ingestion test (a real Moby engine, `edgecert-runtime`) observed.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeFacts {
+    /// Engine name and version (`Moby 20.10.24`), when one answered.
+    pub engine: Option<String>,
+    /// Why no platform could run at all (no engine reachable, …) — with how to get one.
+    pub unavailable: Option<String>,
+    pub platforms: Vec<PlatformRun>,
+    /// `parallel` or `sequential`.
+    pub mode: String,
+    pub duration_ms: u64,
+}
+
+/// One platform's run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformRun {
+    pub platform: Platform,
+    /// This platform could not be run (image load failed, no qemu handler, …): checks `error`.
+    pub error: Option<String>,
+    /// The container was created with the defaults; `create_error` says why not.
+    pub created: bool,
+    pub create_error: Option<String>,
+    /// It reached `running`.
+    pub started: bool,
+    /// State transitions observed, first to last (`created`, `running`, `exited` …).
+    pub states: Vec<String>,
+    /// Still running at the end of the observation window.
+    pub running_at_end: bool,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub restart_count: i64,
+    pub memory_limit_bytes: u64,
+    pub peak_memory_bytes: Option<u64>,
+    /// The last log lines (at most 50).
+    pub log_tail: Vec<String>,
+    /// After SIGTERM: stopped on its own within the grace period (`None` if not asked).
+    pub stopped_on_sigterm: Option<bool>,
+    pub stop_ms: Option<u64>,
+    pub window_secs: u64,
+}
+
+impl RuntimeFacts {
+    pub fn platform(&self, p: &Platform) -> Option<&PlatformRun> {
+        self.platforms.iter().find(|r| &r.platform == p)
     }
 }

@@ -9,6 +9,7 @@ pub mod checks;
 pub mod digest;
 pub mod facts;
 pub mod image;
+pub mod ingest;
 pub mod offer;
 pub mod platform;
 pub mod policy;

@@ -847,7 +847,13 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
         threads: 0,
     };
     let started = Instant::now();
-    let report = certify(&offer(), &options, &NoProgress).unwrap();
+    let report = certify(
+        &offer(),
+        &options,
+        edgecert_engine::ingest::RunMode::NoRun,
+        &NoProgress,
+    )
+    .unwrap();
     assert!(started.elapsed() < TIME_BOUND);
     assert_eq!(report.verdict, Verdict::Fail);
     let ec101 = report.checks.iter().find(|c| c.id == "EC101").unwrap();

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use edgecert_engine::image::layer::{NoProgress, Progress};
 use edgecert_engine::image::remote::RemoteOptions;
 use edgecert_engine::image::source::ImageSource;
+use edgecert_engine::ingest::RunMode;
 use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{Severity, json, junit, sarif};
@@ -116,7 +117,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Some(b) => b,
         None => &NoProgress,
     };
-    let report = certify(&offer, &options, progress).context("certification could not run")?;
+    let report = certify(&offer, &options, RunMode::NoRun, progress)
+        .context("certification could not run")?;
     drop(bars);
     let text = match args.format {
         Format::Human => {

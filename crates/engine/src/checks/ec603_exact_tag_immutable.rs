@@ -99,6 +99,7 @@ mod tests {
             image: &f,
             policy: &policy,
             published: Some(published),
+            runtime: None,
         })
     }
 

@@ -7,17 +7,29 @@
 
 mod ec101_image_readable;
 mod ec102_default_tag;
+mod ec103_create_options;
+mod ec104_default_twin;
+mod ec107_module_name;
+mod ec108_default_env;
 mod ec201_required_platforms;
 mod ec202_platform_consistent;
 mod ec203_binaries_match_platform;
 mod ec204_entrypoint_present;
 mod ec301_fits_device_storage;
+mod ec303_constraints_declared;
 mod ec503_listing_fields;
 mod ec601_version_tags;
 mod ec602_rolling_tags_consistent;
 mod ec603_exact_tag_immutable;
 mod ec604_default_tag_kind;
+mod ec801_not_privileged;
+mod ec802_capabilities;
+mod ec803_host_namespaces;
+mod ec804_host_mounts;
 mod ec805_non_root_user;
+mod ec808_host_devices;
+mod ec809_security_options;
+mod ec810_host_ports;
 mod ec901_terms_of_use;
 mod ec902_privacy_policy;
 mod ec904_support_option;
@@ -28,7 +40,7 @@ pub mod rules;
 #[cfg(test)]
 pub mod testing;
 
-use crate::facts::ImageFacts;
+use crate::facts::{ImageFacts, RuntimeFacts};
 use crate::image::store::TagMap;
 use crate::offer::Offer;
 use crate::policy::Policy;
@@ -42,7 +54,13 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// Tags already published (EC603), when known: the marketplace registry or `--published`.
     pub published: Option<&'a TagMap>,
+    /// What the ingestion test observed; `None` when it was not run (`--no-run`).
+    pub runtime: Option<&'a RuntimeFacts>,
 }
+
+/// Checks that judge the ingestion test: with `--no-run` they are skipped by request, which
+/// makes the verdict `incomplete` at best.
+pub const RUNTIME_CHECKS: &[&str] = &["EC302", "EC401", "EC402", "EC403"];
 
 /// What one check concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,17 +164,29 @@ pub fn all() -> &'static [Check] {
     static ALL: &[Check] = &[
         ec101_image_readable::CHECK,
         ec102_default_tag::CHECK,
+        ec103_create_options::CHECK,
+        ec104_default_twin::CHECK,
+        ec107_module_name::CHECK,
+        ec108_default_env::CHECK,
         ec201_required_platforms::CHECK,
         ec202_platform_consistent::CHECK,
         ec203_binaries_match_platform::CHECK,
         ec204_entrypoint_present::CHECK,
         ec301_fits_device_storage::CHECK,
+        ec303_constraints_declared::CHECK,
         ec503_listing_fields::CHECK,
         ec601_version_tags::CHECK,
         ec602_rolling_tags_consistent::CHECK,
         ec603_exact_tag_immutable::CHECK,
         ec604_default_tag_kind::CHECK,
+        ec801_not_privileged::CHECK,
+        ec802_capabilities::CHECK,
+        ec803_host_namespaces::CHECK,
+        ec804_host_mounts::CHECK,
         ec805_non_root_user::CHECK,
+        ec808_host_devices::CHECK,
+        ec809_security_options::CHECK,
+        ec810_host_ports::CHECK,
         ec901_terms_of_use::CHECK,
         ec902_privacy_policy::CHECK,
         ec904_support_option::CHECK,
@@ -181,8 +211,10 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "EC101", "EC102", "EC201", "EC202", "EC203", "EC204", "EC301", "EC503", "EC601",
-                "EC602", "EC603", "EC604", "EC805", "EC901", "EC902", "EC904", "EC905", "EC906"
+                "EC101", "EC102", "EC103", "EC104", "EC107", "EC108", "EC201", "EC202", "EC203",
+                "EC204", "EC301", "EC303", "EC503", "EC601", "EC602", "EC603", "EC604", "EC801",
+                "EC802", "EC803", "EC804", "EC805", "EC808", "EC809", "EC810", "EC901", "EC902",
+                "EC904", "EC905", "EC906"
             ]
         );
         let mut sorted = ids.clone();

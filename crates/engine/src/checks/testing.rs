@@ -62,6 +62,7 @@ pub fn check_with(check: &Check, offer: &Offer, image: &ImageFacts) -> Outcome {
         image,
         policy: &policy,
         published: None,
+        runtime: None,
     })
 }
 

@@ -7,7 +7,8 @@
 //! Bombs are stopped while decompressing: the decompressed size is capped (policy, default
 //! 8 GiB) and so is its ratio to the compressed bytes consumed so far (default 1000:1).
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -93,6 +94,7 @@ pub fn read_layer(
     analyzers: &[Box<dyn Analyzer>],
     limits: Limits,
     progress: &dyn Progress,
+    keep: Option<&Path>,
 ) -> LayerFacts {
     let mut facts = LayerFacts {
         digest: layer.digest.clone(),
@@ -117,6 +119,20 @@ pub fn read_layer(
         }
     };
     progress.layer_started(&layer.digest, layer.size);
+    // With `keep`, the raw bytes are also written (tee) to `<keep>/<hex>.partial`, renamed to
+    // `<keep>/<hex>` once verified: the ingestion test loads images from these, so a registry
+    // image is downloaded once.
+    let kept = keep.map(|dir| dir.join(format!("{}.partial", layer.digest.hex())));
+    let tee = match kept.as_ref().map(std::fs::File::create).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            facts.problems.push(LayerProblem {
+                message: format!("cannot keep a copy of the layer: {e}"),
+                path: None,
+            });
+            return facts;
+        }
+    };
     let consumed = Arc::new(AtomicU64::new(0));
     // One byte past the declared size is enough to know it lies; never read an endless stream.
     let hashing = Hashing {
@@ -124,6 +140,7 @@ pub fn read_layer(
         hasher: sha2::Sha256::new(),
         consumed: consumed.clone(),
         progress,
+        tee,
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
     let magic = match buffered.fill_buf() {
@@ -224,6 +241,12 @@ pub fn read_layer(
         facts.compressed_bytes = buffered.get_ref().consumed.load(Ordering::Relaxed);
     }
     progress.layer_finished(&layer.digest);
+    if let Some(partial) = kept {
+        let done = facts.complete && std::fs::rename(&partial, partial.with_extension("")).is_ok();
+        if !done {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
     facts
 }
 
@@ -434,12 +457,16 @@ struct Hashing<'p, R> {
     hasher: sha2::Sha256,
     consumed: Arc<AtomicU64>,
     progress: &'p dyn Progress,
+    tee: Option<std::fs::File>,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        if let Some(tee) = &mut self.tee {
+            tee.write_all(&buf[..n])?;
+        }
         self.consumed.fetch_add(n as u64, Ordering::Relaxed);
         self.progress.advanced(n as u64);
         Ok(n)

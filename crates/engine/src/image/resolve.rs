@@ -293,7 +293,12 @@ impl Walk<'_> {
             match self.store.blob_bytes(&cd, MAX_MANIFEST_BYTES) {
                 Ok(b) if self.verify(&b, config_desc, &cd, platform.as_ref()) => {
                     match ImageConfiguration::from_reader(b.as_slice()) {
-                        Ok(c) => plan.config = Some(config_facts(&c)),
+                        Ok(c) => {
+                            plan.config = Some(ConfigFacts {
+                                raw: b.clone(),
+                                ..config_facts(&c)
+                            })
+                        }
                         Err(e) => {
                             self.push(
                                 format!("image config does not parse: {e}"),
@@ -425,6 +430,7 @@ fn config_facts(c: &ImageConfiguration) -> ConfigFacts {
         .into_iter()
         .collect();
     ConfigFacts {
+        raw: Vec::new(),
         os: c.os().to_string(),
         architecture: c.architecture().to_string(),
         variant: c.variant().clone(),

@@ -22,6 +22,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Tags whose digests the versioning checks need (the offer's `image.tags`).
     pub tags: Vec<String>,
+    /// Keep a verified copy of every layer blob here (`<hex>`), for the ingestion test.
+    pub keep_blobs: Option<std::path::PathBuf>,
 }
 
 /// Reads the image behind `store`. `Err` only when the source fails (see `resolve`).
@@ -55,7 +57,16 @@ pub fn scan(
         .map_err(|e| StoreError::Source(format!("cannot start worker threads: {e}")))?;
     let read: Vec<_> = pool.install(|| {
         work.par_iter()
-            .map(|l| Arc::new(read_layer(store, l, analyzers, options.limits, progress)))
+            .map(|l| {
+                Arc::new(read_layer(
+                    store,
+                    l,
+                    analyzers,
+                    options.limits,
+                    progress,
+                    options.keep_blobs.as_deref(),
+                ))
+            })
             .collect()
     });
     for layer in read {

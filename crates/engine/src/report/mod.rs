@@ -196,6 +196,19 @@ pub struct Report {
     /// Component inventory summary; absent until an inventory analyzer ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sbom: Option<SbomSummary>,
+    /// How the ingestion test ran; absent with `--no-run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingestion: Option<Ingestion>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingestion {
+    /// The Moby engine that ran the module (`Moby 20.10.24`).
+    pub engine: Option<String>,
+    /// `parallel` or `sequential` across platforms.
+    pub mode: String,
     pub duration_ms: u64,
 }
 

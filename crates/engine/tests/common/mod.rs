@@ -341,7 +341,7 @@ impl Image {
             limits,
             ..Policy::default()
         };
-        let report = evaluate(&offer(), &facts, &policy, None);
+        let report = evaluate(&offer(), &facts, &policy, None, None);
         let ec101 = report
             .checks
             .into_iter()

@@ -1,0 +1,137 @@
+//! Diagnostics of the route language: a severity, a lower-case message, a span in *character*
+//! offsets (routes may contain non-ASCII, and a caret under a byte offset would drift), and an
+//! optional suggestion. `render` prints them like a compiler does, with the route on one line and
+//! carets under the span. Rendering is plain text: colors are the caller's business.
+
+use std::fmt;
+use std::ops::Range;
+
+/// How bad a diagnostic is. Errors are what edgeHub rejects (the whole configuration is then
+/// invalid); warnings are traps edgeHub accepts silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One problem found in a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Lower case, no trailing period.
+    pub message: String,
+    /// Character offsets into the route (not bytes); may be empty (a point, e.g. end of input).
+    pub span: Range<usize>,
+    pub suggestion: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>, span: Range<usize>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            suggestion: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, span: Range<usize>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            span,
+            suggestion: None,
+        }
+    }
+
+    pub fn suggest(mut self, suggestion: impl Into<String>) -> Self {
+        self.suggestion = Some(suggestion.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The diagnostic as a compiler prints it:
+    ///
+    /// ```text
+    /// warning: `temp!` is one name: `!` is a name character (char 23)
+    ///  | FROM /messages/* WHERE temp!=5 INTO $upstream
+    ///  |                        ^^^^^
+    /// help: put spaces around operators: `temp != 5`
+    /// ```
+    ///
+    /// Tabs and line breaks in the route are shown as spaces so that the carets stay aligned
+    /// (one column per character).
+    pub fn render(&self, route: &str) -> String {
+        let line: String = route
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let len = line.chars().count();
+        let start = self.span.start.min(len);
+        let end = self.span.end.clamp(start, len);
+        let width = (end - start).max(1);
+        let mut out = format!(
+            "{}: {} (char {})\n | {}\n | {}{}",
+            self.severity.as_str(),
+            self.message,
+            self.span.start,
+            line.trim_end(),
+            " ".repeat(start),
+            "^".repeat(width)
+        );
+        if let Some(s) = &self.suggestion {
+            out.push_str("\nhelp: ");
+            out.push_str(s);
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at char {}: {}",
+            self.severity.as_str(),
+            self.span.start,
+            self.message
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_carets_under_characters_not_bytes() {
+        let route = "FROM /messages/é WHERE x INTO $upstream";
+        let d = Diagnostic::error("bad", 23..24).suggest("fix it");
+        let r = d.render(route);
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(lines[0], "error: bad (char 23)");
+        assert_eq!(lines[1], " | FROM /messages/é WHERE x INTO $upstream");
+        assert_eq!(lines[2], format!(" | {}^", " ".repeat(23)));
+        assert_eq!(lines[3], "help: fix it");
+    }
+
+    #[test]
+    fn renders_points_past_the_end_and_control_characters() {
+        let d = Diagnostic::warning("w", 99..120);
+        let r = d.render("a\tb");
+        assert_eq!(r, "warning: w (char 99)\n | a b\n |    ^");
+        assert_eq!(d.to_string(), "warning at char 99: w");
+    }
+}

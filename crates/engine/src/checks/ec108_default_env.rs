@@ -1,0 +1,160 @@
+//! # EC108 default-env
+//!
+//! ## What it checks
+//! Every name in `defaults.env` matches `^[^+#$\s.]+$` and none starts with `IOTEDGE_`; values
+//! are strings, numbers or booleans (offer.json cannot hold anything else). `createOptions.Env`
+//! must not set `IOTEDGE_*` either. Values with `<UPPER_SNAKE>` placeholders are noted as
+//! needing customer input, and names that `createOptions.Env` overrides are noted.
+//!
+//! ## Why it matters
+//! Deployment env names are module twin keys, so `.`, `$`, `#`, `+` and whitespace break the
+//! deployment. The runtime injects `IOTEDGE_*` variables (module id, hub host name, workload
+//! socket); a module that sets its own breaks its connection to IoT Edge.
+//!
+//! ## Example
+//! `"env": {"log.level": "info"}` gives `must not contain '.'` at `defaults.env.log.level`.
+//!
+//! ## How to fix
+//! Rename variables to letters, digits, `_` and `-` (`LOG_LEVEL`), and never set `IOTEDGE_*`:
+//! read the values the runtime injects instead.
+
+use edgecert_edge::create_options::env::split_entry;
+use edgecert_edge::names::{INJECTED_ENV_PREFIX, env_name_problems, placeholders};
+
+use super::ec103_create_options::{load, location};
+use super::{Check, Context, Outcome};
+use crate::report::{Area, Finding, Severity};
+
+pub const CHECK: Check = Check {
+    id: "EC108",
+    name: "default-env",
+    title: "Default environment variables are valid for IoT Edge",
+    area: Area::Module,
+    severity: Severity::Blocking,
+    source: include_str!("ec108_default_env.rs"),
+    run,
+};
+
+fn run(cx: &Context<'_>) -> Outcome {
+    let env = cx
+        .offer
+        .defaults
+        .as_ref()
+        .and_then(|d| d.env.clone())
+        .unwrap_or_default();
+    let create_env = match load(cx.offer) {
+        Ok(Some(c)) => c.body.env.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    for (name, value) in &env {
+        let at = format!("offer.json: defaults.env.{name}");
+        for p in env_name_problems(name) {
+            failures.push(
+                Finding::new(format!("{name:?}: {p}"))
+                    .at(&at)
+                    .help(CHECK.fix_hint()),
+            );
+        }
+        for p in placeholders(&value.to_env_string()) {
+            notes.push(Finding::new(format!("needs customer input: {p}")).at(&at));
+        }
+    }
+    for (i, entry) in create_env.iter().enumerate() {
+        let (name, _) = split_entry(entry);
+        let at = location(&format!("Env[{i}]"));
+        if name.starts_with(INJECTED_ENV_PREFIX) {
+            failures.push(
+                Finding::new(format!(
+                    "createOptions.Env sets {name}, which the IoT Edge runtime injects"
+                ))
+                .at(&at)
+                .help(CHECK.fix_hint()),
+            );
+        } else if env.contains_key(name) {
+            notes.push(
+                Finding::new(format!(
+                    "note: createOptions.Env sets {name} too and wins over defaults.env"
+                ))
+                .at(&at),
+            );
+        }
+    }
+    let summary = format!(
+        "{} default env variable{}, {} in createOptions.Env",
+        env.len(),
+        if env.len() == 1 { "" } else { "s" },
+        create_env.len()
+    );
+    if failures.is_empty() {
+        Outcome::pass(summary).with(notes)
+    } else {
+        failures.extend(notes);
+        Outcome::fail(summary, failures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::run_offer;
+    use crate::report::Status;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_injected_prefix() {
+        assert_eq!(run_offer(&CHECK, |_| {}).status, Status::Pass);
+        let o =
+            run_offer(
+                &CHECK,
+                |v| {
+                    v["defaults"]["env"] =
+                        json!({"log.level": "info", "IOTEDGE_MODULEID": "x", "OK": 1, "B": true})
+                },
+            );
+        assert_eq!(o.status, Status::Fail);
+        let locations: Vec<&str> = o
+            .findings
+            .iter()
+            .filter_map(|f| f.location.as_deref())
+            .collect();
+        assert_eq!(
+            locations,
+            [
+                "offer.json: defaults.env.IOTEDGE_MODULEID",
+                "offer.json: defaults.env.log.level"
+            ]
+        );
+        let o = run_offer(&CHECK, |v| {
+            v["defaults"].as_object_mut().unwrap().remove("env");
+        });
+        assert_eq!(o.status, Status::Pass);
+    }
+
+    #[test]
+    fn create_options_env() {
+        let o = run_offer(&CHECK, |v| {
+            v["defaults"]["createOptions"] =
+                json!({"Env": ["LOG_LEVEL=debug", "IOTEDGE_DEVICEID=spoof"]})
+        });
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            o.findings[0].location.as_deref(),
+            Some("offer.json: defaults.createOptions.Env[1]")
+        );
+        assert!(o.findings[1].message.contains("wins over defaults.env"));
+    }
+
+    #[test]
+    fn placeholders_are_information() {
+        let o = run_offer(&CHECK, |v| {
+            v["defaults"]["env"] = json!({"BROKER": "mqtt://<MQTT_BROKER_HOST>:1883"})
+        });
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(
+            o.findings[0].message,
+            "needs customer input: <MQTT_BROKER_HOST>"
+        );
+    }
+}
