@@ -119,6 +119,29 @@ fn entry_written_through_an_escaping_symlink_in_the_same_layer() {
 }
 
 #[test]
+fn entry_written_through_an_escaping_symlink_of_a_lower_layer() {
+    // Layer 1 plants `a -> ../../..`; layer 2 writes `a/<x>`. Each layer alone is harmless;
+    // extracted in order into one directory, the second writes outside it.
+    let evil = unique("lower-symlink");
+    let img = single(
+        vec![
+            Layer::new().symlink("/a", "../../..").symlink("/b", "../.."),
+            Layer::new().raw(format!("a/{evil}"), b'0', "", "pwned\n").whiteout("/b"),
+            Layer::new().file("/b/ok", "ok\n", 0o644),
+        ],
+        Compression::Gzip,
+    );
+    let upper = img.layer_digest(2);
+    let s = img.scan();
+    s.finding(
+        "entry is written through symlink \"a\" of a lower layer, whose target climbs out of the root",
+        &at(&upper, &format!("a/{evil}")),
+    );
+    // `b` was whited out before `b/ok` was written: no finding for it.
+    s.count(1);
+}
+
+#[test]
 fn symlink_chain_and_hardlink_through_an_escaping_symlink() {
     let evil = unique("chain");
     let img = single(
@@ -468,26 +491,34 @@ fn ten_thousand_deep_json_is_a_finding_not_a_stack_overflow() {
 
 #[test]
 fn ten_thousand_deep_index_json_is_refused_cleanly() {
-    // index.json is the layout's own root, not an image blob: when it is this broken the source
-    // cannot be opened at all, a clean error rather than an EC101 finding.
+    // index.json is the layout's own root: when it is this broken the image is broken, an
+    // EC101 finding (exit 1), while a directory without index.json is no image source (exit 2).
     let img = single(vec![], Compression::Gzip);
     let deep_list = format!(
         "{{\"manifests\":{}{}}}",
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
+    let mut huge = b"{\"manifests\": [], \"annotations\": {\"x\": \"".to_vec();
+    huge.resize(5 << 20, b'x');
+    huge.extend_from_slice(b"\"}}");
     for (bytes, says) in [
         (deep_list.into_bytes(), "index.json does not parse"),
         (nested(10_000), "index.json lists no images"),
+        (huge, "is larger than 4194304 bytes"),
     ] {
         fs::write(img.layout().join("index.json"), bytes).unwrap();
-        let source = ImageSource::parse(&format!("oci:{}", img.layout().display())).unwrap();
-        let err = match source.open(RemoteOptions { tls_verify: true }, img.root.path()) {
-            Ok(_) => panic!("a 10 000-deep index.json opened"),
-            Err(e) => e.to_string(),
-        };
-        assert!(err.contains(says), "{err}");
+        let s = img.scan();
+        s.finding(says, "root manifest");
+        s.count(1);
     }
+    fs::remove_file(img.layout().join("index.json")).unwrap();
+    let source = ImageSource::parse(&format!("oci:{}", img.layout().display())).unwrap();
+    let err = match source.open(RemoteOptions { tls_verify: true }, img.root.path()) {
+        Ok(_) => panic!("a directory without index.json opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("no index.json"), "{err}");
 }
 
 /// A valid image manifest padded past 4 MiB with one huge annotation.

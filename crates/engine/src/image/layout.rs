@@ -18,7 +18,7 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub struct Layout<F> {
     files: F,
     reference: Option<String>,
-    index: RawIndex,
+    index: Result<RawIndex, String>,
 }
 
 /// Just the part of `index.json` needed to choose the root; the engine parses the chosen
@@ -47,40 +47,39 @@ impl<F: Files> Layout<F> {
                 files.describe()
             )));
         };
-        let bytes = read_capped(reader, "index.json", "index.json", MAX_MANIFEST_BYTES)?;
-        let index: RawIndex = serde_json::from_slice(&bytes).map_err(|e| {
-            StoreError::Source(format!(
-                "{}: index.json does not parse: {e}",
-                files.describe()
-            ))
-        })?;
-        if index.manifests.is_empty() {
-            return Err(StoreError::Source(format!(
-                "{}: index.json lists no images",
-                files.describe()
-            )));
-        }
-        let layout = Layout {
-            files,
-            reference,
-            index,
+        // A broken index.json is a broken image (EC101), not a missing source: keep the reason
+        // and report it when the root is asked for.
+        let index = match read_capped(reader, "index.json", "index.json", MAX_MANIFEST_BYTES) {
+            Err(e @ StoreError::TooLarge { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+            Ok(bytes) => match serde_json::from_slice::<RawIndex>(&bytes) {
+                Err(e) => Err(format!("index.json does not parse: {e}")),
+                Ok(i) if i.manifests.is_empty() => Err("index.json lists no images".to_owned()),
+                Ok(i) => Ok(i),
+            },
         };
-        layout.entry()?;
+        let layout = Layout { files, reference, index };
+        if layout.index.is_ok() {
+            layout.entry()?;
+        }
         Ok(layout)
     }
 
+    fn manifests(&self) -> &[RawDescriptor] {
+        self.index.as_ref().map(|i| i.manifests.as_slice()).unwrap_or(&[])
+    }
+
     fn entry(&self) -> Result<&RawDescriptor, StoreError> {
+        if let Err(why) = &self.index {
+            return Err(StoreError::Malformed(why.clone()));
+        }
         match &self.reference {
-            None => Ok(&self.index.manifests[0]),
-            Some(r) => self
-                .index
-                .manifests
+            None => Ok(&self.manifests()[0]),
+            Some(r) => self.manifests()
                 .iter()
                 .find(|d| d.annotations.get(REF_NAME) == Some(r))
                 .ok_or_else(|| {
-                    let known: Vec<&str> = self
-                        .index
-                        .manifests
+                    let known: Vec<&str> = self.manifests()
                         .iter()
                         .filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str))
                         .collect();
@@ -143,9 +142,7 @@ impl<F: Files> Store for Layout<F> {
     fn tags(&self, tags: &[String]) -> Result<TagMap, StoreError> {
         let mut map = BTreeMap::new();
         for tag in tags {
-            let found = self
-                .index
-                .manifests
+            let found = self.manifests()
                 .iter()
                 .find(|d| d.annotations.get(REF_NAME) == Some(tag))
                 .and_then(|d| d.digest.parse().ok());

@@ -2,12 +2,13 @@
 //! parallel on all cores, layers of all platforms together, biggest first — and build each
 //! platform's merged filesystem. A layer shared by two platforms is read once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::layer::{Limits, Progress, read_layer};
+use super::hostile;
+use super::layer::{EntryKind, LayerFacts, Limits, Progress, read_layer};
 use super::merged::MergedFs;
 use super::resolve::{LayerRef, resolve};
 use super::store::{Store, StoreError};
@@ -96,6 +97,7 @@ pub fn scan(
             .collect();
         let complete =
             plan.sound && layers.len() == plan.layers.len() && layers.iter().all(|l| l.complete);
+        facts.problems.extend(escapes_across_layers(&layers, &platform));
         let fs = MergedFs::from_layers(layers.iter().map(|l| l.as_ref()));
         let summaries = layers
             .iter()
@@ -117,4 +119,39 @@ pub fn scan(
     }
     facts.tags = store.tags(&options.tags)?;
     Ok(facts)
+}
+
+/// Entries written through a symlink that a *lower* layer planted and whose target climbs out
+/// of the root: an extractor applying the layers in order would follow it. (Within one layer,
+/// `layer::walk` already catches and drops them.)
+fn escapes_across_layers(layers: &[&Arc<LayerFacts>], platform: &Platform) -> Vec<Problem> {
+    let mut escaping: HashSet<&str> = HashSet::new();
+    let mut problems = Vec::new();
+    for layer in layers {
+        if !escaping.is_empty() {
+            for e in &layer.entries {
+                if let Some(link) = hostile::ancestors(&e.path).find(|a| escaping.contains(a)) {
+                    problems.push(Problem {
+                        message: format!(
+                            "entry is written through symlink {link:?} of a lower layer, whose target climbs out of the root"
+                        ),
+                        location: format!("layer {}: {}", layer.digest, e.path),
+                        platform: Some(platform.clone()),
+                    });
+                }
+            }
+        }
+        for e in &layer.entries {
+            match &e.kind {
+                EntryKind::Symlink(target) if hostile::symlink_escapes(&e.path, target) => {
+                    escaping.insert(e.path.as_str());
+                }
+                // Anything else at that path (a whiteout, a directory) replaces the link.
+                _ => {
+                    escaping.remove(e.path.as_str());
+                }
+            }
+        }
+    }
+    problems
 }

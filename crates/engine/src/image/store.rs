@@ -24,6 +24,10 @@ pub enum StoreError {
         digest: String,
         max: u64,
     },
+    /// The source is there but what it holds is not a sound image (a broken `index.json`):
+    /// the partner's problem, an EC101 finding.
+    #[error("{0}")]
+    Malformed(String),
     /// The source itself cannot be used: not found, unreachable, bad credentials.
     #[error("{0}")]
     Source(String),
