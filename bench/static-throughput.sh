@@ -7,6 +7,9 @@
 # target/bench-results/static-throughput-<UTC time>.json. It prints figures and never fails
 # on a timing (targets: ratio edgecert/floor <= 1.0, peak RSS <= 300 MiB).
 #
+# With clamscan installed (scripts/setup.sh), the same hyperfine run also times clamscan on
+# the same blobs (EDGECERT_BENCH_CLAMSCAN=0 skips it).
+#
 # Environment:
 #   EDGECERT_BENCH_DIR         image/offer cache (default /var/tmp/edgecert/bench); the image
 #                              is generated once per size and source, then reused
@@ -109,7 +112,18 @@ OFFER="$OFFER_DIR/offer.json"
 # One gzip process after another, each blob to /dev/null: a single core, GNU gzip.
 printf -v FLOOR_CMD 'xargs -n1 gzip -dc <%q >/dev/null' "$LAYERS"
 CHECK_ARGS=(check --offer "$OFFER" --image "oci:$IMAGE" --no-run --format json)
+# The malware result cache is off: every run really scans every file.
+export EDGECERT_CACHE_DIR=
 printf -v CHECK_CMD '%q ' "$EDGECERT" "${CHECK_ARGS[@]}" --output /dev/null
+# The peer: clamscan on the same blobs with the signature DB scripts/setup.sh writes (an EICAR
+# body signature), its size limits raised so it really scans big layers (by default it skips
+# files over 100 MB silently).
+CLAM_DB=${EDGECERT_STATE:-/var/tmp/edgecert}/clamav/db
+CLAMSCAN=()
+if [ "${EDGECERT_BENCH_CLAMSCAN:-1}" = 1 ] && command -v clamscan >/dev/null && [ -d "$CLAM_DB" ]; then
+  printf -v CLAM_CMD 'xargs clamscan --no-summary --infected -d %q --max-filesize=4000M --max-scansize=4000M --max-files=1000000 <%q' "$CLAM_DB" "$LAYERS"
+  CLAMSCAN=(-n "clamscan (same blobs)" "$CLAM_CMD")
+fi
 
 # --- sanity run + peak RSS -----------------------------------------------------------------
 # Exit 1 (findings) and 3 are expected on this synthetic image; 2 means the tool could not do
@@ -135,7 +149,7 @@ log "hyperfine: floor vs edgecert ($NLAYERS layer blobs, $RUNS runs each)"
 hyperfine --warmup 1 --runs "$RUNS" -i --style basic \
   --export-json "$RUN_DIR/hyperfine.json" \
   -n "floor: gzip -dc (sequential)" "$FLOOR_CMD" \
-  -n "edgecert check --no-run" "$CHECK_CMD" >&2
+  -n "edgecert check --no-run" "$CHECK_CMD" "${CLAMSCAN[@]}" >&2
 
 if [ "${EDGECERT_BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   log "perf record of one edgecert run"
@@ -158,7 +172,7 @@ jq -n \
   --arg git "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
   --arg run_dir "$RUN_DIR" '
   def t(i): $hf[0].results[i] | {mean, stddev, median, min, max, runs: (.times | length)};
-  (t(0)) as $floor | (t(1)) as $check |
+  (t(0)) as $floor | (t(1)) as $check | ($hf[0].results[2] // null) as $clam |
   {
     benchmark: "static-throughput",
     date: $stamp, host: $host, cores: $cores, git: $git, edgecert_version: $edgecert_version,
@@ -175,6 +189,8 @@ jq -n \
       sanity_run_wall: $wall
     }),
     ratio_edgecert_over_floor: ($check.mean / $floor.mean * 1000 | round / 1000),
+    clamscan: (if $clam then {mean: $clam.mean, stddev: $clam.stddev} else null end),
+    speedup_over_clamscan: (if $clam then ($clam.mean / $check.mean * 10 | round / 10) else null end),
     throughput_mb_s: {
       floor: ($uncompressed / $floor.mean / 1e6 | round),
       edgecert: ($uncompressed / $check.mean / 1e6 | round)
@@ -191,6 +207,7 @@ jq -r '
   "edgecert  mean \(.edgecert.mean * 1000 | round / 1000) s  ± \(.edgecert.stddev * 1000 | round / 1000)  (\(.throughput_mb_s.edgecert) MB/s, exit \(.edgecert.exit_code))",
   "ratio     edgecert/floor = \(.ratio_edgecert_over_floor)   (target <= \(.targets.ratio_max))",
   "peak RSS  \(.edgecert.peak_rss_mib) MiB   (target <= \(.targets.peak_rss_mib_max))",
+  (if .clamscan then "clamscan  mean \(.clamscan.mean * 1000 | round / 1000) s: edgecert is \(.speedup_over_clamscan)x faster (target >= 10)" else "clamscan  not measured" end),
   "results   \(input_filename)"' "$RESULT_JSON"
 if [ -s "$RUN_DIR/perf-top.txt" ]; then
   printf '\nperf, top symbols of one edgecert run (self time):\n'

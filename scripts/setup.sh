@@ -11,7 +11,7 @@ mkdir -p "$STATE"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static
-           apache2-utils gzip ca-certificates iproute2 procps)
+           apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -89,8 +89,65 @@ YML
   for _ in $(seq 1 30); do curl -fsS "http://127.0.0.1:$REG_PORT/v2/" >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
+# clamd with a signature database of our own: there is no internet for freshclam, and ClamAV
+# loads custom body signatures (.ndb). It detects the EICAR test file (the standard string at
+# offset 0) — enough to prove the INSTREAM path end to end. Limits raised so big layers' files
+# are really scanned (the defaults silently skip files over 100 MB).
+CLAM="$STATE/clamav"
+if [ ! -S "$CLAM/clamd.sock" ] || ! printf 'zPING\0' | timeout 5 socat - "UNIX-CONNECT:$CLAM/clamd.sock" 2>/dev/null | grep -q PONG; then
+  mkdir -p "$CLAM/db"
+  eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+  printf 'Edgecert.Test.EICAR:0:0:%s\n' "$(printf '%s' "$eicar" | od -An -tx1 | tr -d ' \n')" >"$CLAM/db/edgecert-test.ndb"
+  cat >"$CLAM/clamd.conf" <<CONF
+LocalSocket $CLAM/clamd.sock
+DatabaseDirectory $CLAM/db
+PidFile $CLAM/clamd.pid
+LogFile $CLAM/clamd.log
+Foreground false
+User root
+StreamMaxLength 1000M
+MaxFileSize 1000M
+MaxScanSize 2000M
+MaxFiles 100000
+CONF
+  rm -f "$CLAM/clamd.sock"
+  log "starting clamd"
+  clamd -c "$CLAM/clamd.conf" >"$CLAM/start.log" 2>&1 || { log "clamd did not start:"; tail -n 20 "$CLAM/start.log" >&2; }
+  for _ in $(seq 1 60); do [ -S "$CLAM/clamd.sock" ] && break; sleep 0.5; done
+fi
+
+# The official CycloneDX 1.5 JSON schema (and the SPDX and JSF schemas it references), for the
+# test that validates `--sbom` output. cyclonedx-python-lib ships them; pinned, fetched once.
+CDX_VERSION=11.12.0
+SCHEMAS="$STATE/schemas/cyclonedx-$CDX_VERSION"
+cdx_files=(bom-1.5.SNAPSHOT.schema.json spdx.SNAPSHOT.schema.json jsf-0.82.SNAPSHOT.schema.json)
+have_cdx=1
+for f in "${cdx_files[@]}"; do [ -s "$SCHEMAS/$f" ] || have_cdx=0; done
+if [ $have_cdx = 0 ]; then
+  tmp=$(mktemp -d)
+  if python3 -m pip download -q --no-deps "cyclonedx-python-lib==$CDX_VERSION" -d "$tmp" >/dev/null 2>&1; then
+    mkdir -p "$SCHEMAS"
+    python3 - "$tmp"/cyclonedx_python_lib-*.whl "$SCHEMAS" "${cdx_files[@]}" <<'PY'
+import sys, zipfile
+wheel, dest, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        data = z.read("cyclonedx/schema/_res/" + n)
+        with open(f"{dest}/{n}.tmp", "wb") as f:
+            f.write(data)
+PY
+    for f in "${cdx_files[@]}"; do mv "$SCHEMAS/$f.tmp" "$SCHEMAS/$f"; done
+    log "CycloneDX schemas in $SCHEMAS"
+  else
+    log "cannot download cyclonedx-python-lib $CDX_VERSION: the SBOM schema test will skip"
+  fi
+  rm -rf "$tmp"
+fi
+
 cat >"$STATE/env" <<ENV
 export EDGECERT_BUSYBOX_DIR=$BB
 export EDGECERT_TEST_REGISTRY=127.0.0.1:$REG_PORT
+export EDGECERT_CYCLONEDX_SCHEMA_DIR=$SCHEMAS
+export EDGECERT_TEST_CLAMD=unix:$CLAM/clamd.sock
 ENV
 log "ready (source $STATE/env)"

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Certify a module: read the image, run every check, write the report.
-    Check(commands::check::CheckArgs),
+    Check(Box<commands::check::CheckArgs>),
     /// Write a complete, valid offer.json template to edit.
     Init {
         /// Directory to write offer.json into (created if missing).
@@ -42,6 +42,9 @@ enum Command {
         /// Check id, e.g. EC203.
         id: String,
     },
+    /// Test edgeHub routes: would this message be routed?
+    #[command(subcommand)]
+    Route(commands::route::RouteCommand),
     /// Print the JSON Schema of offer.json or of the report.
     Schema {
         #[arg(value_enum)]
@@ -58,10 +61,11 @@ enum SchemaKind {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => commands::check::run(args),
+        Command::Check(args) => commands::check::run(*args),
         Command::Init { dir, force } => commands::init::run(&dir, force).map(|()| 0),
         Command::Checks => commands::catalogue::list().map(|()| 0),
         Command::Explain { id } => commands::catalogue::explain(&id).map(|()| 0),
+        Command::Route(commands::route::RouteCommand::Test(args)) => commands::route::run(args),
         Command::Schema { which } => commands::schema::run(which).map(|()| 0),
     };
     match result {

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use crate::analyze::default_analyzers;
+use crate::analyze::malware::{MalwareAnalyzer, MalwareError, MalwareOptions};
 use crate::checks::{self, Context};
 use crate::facts::{ImageFacts, RuntimeFacts};
 use crate::image::layer::Progress;
@@ -16,7 +17,8 @@ use crate::ingest::RunMode;
 use crate::offer::Offer;
 use crate::policy::Policy;
 use crate::report::{
-    CheckResult, ImageRef, Ingestion, ModuleRef, PlatformRef, PolicyRef, Report, Status, Tool,
+    CheckResult, ImageRef, Ingestion, ModuleRef, PlatformRef, PolicyRef, Report, SbomSummary,
+    Status, Tool,
 };
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct CertifyOptions {
     pub published: Option<String>,
     /// Worker threads for layer reading; 0 = one per core.
     pub threads: usize,
+    /// Malware engines: operator rules, clamd, blocklist, archive limits (EC807).
+    pub malware: MalwareOptions,
 }
 
 /// Why a run could not produce a report (exit 2). Image problems are findings, not this.
@@ -40,6 +44,8 @@ pub enum CertifyError {
     },
     #[error("cannot create a temporary directory: {0}")]
     Temp(std::io::Error),
+    #[error("malware engines: {0}")]
+    Malware(#[from] MalwareError),
 }
 
 pub fn certify(
@@ -49,6 +55,12 @@ pub fn certify(
     progress: &dyn Progress,
 ) -> Result<Report, CertifyError> {
     let started = Instant::now();
+    // Engines first: a rule file that does not compile or a clamd that does not answer stops
+    // the run before any layer is read.
+    let malware = MalwareAnalyzer::new(&options.malware)?;
+    let engines = malware.engines();
+    let mut analyzers = default_analyzers();
+    analyzers.push(Box::new(malware));
     let tmp = tempfile::Builder::new()
         .prefix("edgecert-")
         .tempdir()
@@ -71,14 +83,15 @@ pub fn certify(
     if let Some(dir) = &scan_options.keep_blobs {
         std::fs::create_dir_all(dir).map_err(CertifyError::Temp)?;
     }
-    let facts = scan(
+    let mut facts = scan(
         &source_name,
         store.as_ref(),
         &scan_options,
-        &default_analyzers(),
+        &analyzers,
         progress,
     )
     .map_err(fail)?;
+    facts.engines = engines;
     let published = match &options.published {
         None => None,
         Some(p) => Some(published_tags(p, offer, options.remote).map_err(|error| {
@@ -192,10 +205,17 @@ pub fn evaluate(
                 })
                 .collect(),
         }),
-        engines: Vec::new(),
+        engines: facts.engines.clone(),
         checks,
         review,
-        sbom: None,
+        sbom: (!facts.platforms.is_empty()).then(|| {
+            let name = offer.module_name().unwrap_or(&facts.source);
+            let inventory = crate::sbom::Inventory::from_facts(facts, name);
+            SbomSummary {
+                components: inventory.components.len(),
+                inventory,
+            }
+        }),
         ingestion: runtime.map(|r| Ingestion {
             engine: r.engine.clone(),
             mode: r.mode.clone(),

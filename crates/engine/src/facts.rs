@@ -96,6 +96,8 @@ pub struct ImageFacts {
     pub problems: Vec<Problem>,
     /// Tag -> digest in the source, for the versioning checks.
     pub tags: TagMap,
+    /// The malware engines that looked at every file (for the report and EC807).
+    pub engines: Vec<crate::report::Engine>,
     /// Every layer read, once, by digest (shared layers appear once).
     pub layers: BTreeMap<Digest, Arc<crate::image::layer::LayerFacts>>,
 }

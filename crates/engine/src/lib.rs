@@ -14,6 +14,7 @@ pub mod offer;
 pub mod platform;
 pub mod policy;
 pub mod report;
+pub mod sbom;
 
 pub use certify::{CertifyError, CertifyOptions, certify, default_image, evaluate};
 pub use digest::Digest;

@@ -876,6 +876,7 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
         policy: Policy::default(),
         published: None,
         threads: 0,
+        malware: Default::default(),
     };
     let started = Instant::now();
     let report = certify(

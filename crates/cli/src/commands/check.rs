@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
+use edgecert_engine::analyze::malware::MalwareOptions;
 use edgecert_engine::image::layer::{NoProgress, Progress};
 use edgecert_engine::image::remote::RemoteOptions;
 use edgecert_engine::image::source::ImageSource;
@@ -12,6 +13,7 @@ use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{Severity, json, junit, sarif};
 use edgecert_engine::{CertifyOptions, certify, default_image};
+use edgecert_runtime::MobyIngest;
 
 use crate::{human, output, progress, style};
 
@@ -34,8 +36,8 @@ pub struct CheckArgs {
     /// Skip the ingestion test on a Moby engine (the static checks still run).
     #[arg(long)]
     no_run: bool,
-    /// Observation window of the ingestion test, in seconds.
-    #[arg(long, value_name = "SECS")]
+    /// Observation window of the ingestion test, in seconds (default 30).
+    #[arg(long, value_name = "SECS", env = "EDGECERT_RUN_WINDOW")]
     run_window: Option<u64>,
     /// Policy file (TOML or JSON): severities, required platforms, budgets, limits.
     #[arg(long, value_name = "FILE")]
@@ -55,6 +57,18 @@ pub struct CheckArgs {
     /// Where exact tags are already published, for EC603: docker://HOST/REPO.
     #[arg(long, value_name = "REPO")]
     published: Option<String>,
+    /// YARA rule file or directory of `*.yar`/`*.yara` files, added to the built-in rules.
+    #[arg(long, value_name = "DIR")]
+    rules: Vec<PathBuf>,
+    /// Scan every file with ClamAV too, through clamd: unix:/path/clamd.ctl or tcp:HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    clamd: Option<String>,
+    /// SHA-256 blocklist: one hex digest per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    blocklist: Option<PathBuf>,
+    /// Write the image's component inventory (SBOM) to FILE as CycloneDX 1.5 JSON.
+    #[arg(long, value_name = "FILE")]
+    sbom: Option<PathBuf>,
     /// Worker threads for reading layers (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
@@ -98,10 +112,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             ),
         },
     };
-    if let Some(p) = &args.published {
-        if !p.starts_with("docker://") {
-            bail!("--published wants docker://HOST/REPO, got {p:?}");
-        }
+    if let Some(p) = &args.published
+        && !p.starts_with("docker://")
+    {
+        bail!("--published wants docker://HOST/REPO, got {p:?}");
     }
     let options = CertifyOptions {
         image,
@@ -111,15 +125,37 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         policy,
         published: args.published.clone(),
         threads: args.threads,
+        malware: MalwareOptions {
+            rules: args.rules.clone(),
+            clamd: args.clamd.clone(),
+            blocklist: args.blocklist.clone(),
+            cache: cache_dir(),
+            ..Default::default()
+        },
     };
     let bars = progress::Bars::new();
     let progress: &dyn Progress = match &bars {
         Some(b) => b,
         None => &NoProgress,
     };
-    let report = certify(&offer, &options, RunMode::NoRun, progress)
-        .context("certification could not run")?;
+    // The ingestion test on the Moby engine at DOCKER_HOST; on Ctrl-C it cleans up first.
+    let ingest = MobyIngest::new().handle_signals(true);
+    let run = if args.no_run {
+        RunMode::NoRun
+    } else {
+        RunMode::Run(&ingest)
+    };
+    let report = certify(&offer, &options, run, progress).context("certification could not run")?;
     drop(bars);
+    for w in ingest.warnings() {
+        eprintln!("edgecert: warning: {w}");
+    }
+    if let Some(signal) = ingest.interrupted() {
+        eprintln!(
+            "edgecert: interrupted by {signal}; the ingestion test's containers and images were removed"
+        );
+        return Ok(if signal == "SIGTERM" { 143 } else { 130 });
+    }
     let text = match args.format {
         Format::Human => {
             let painter = if args.output.is_some() {
@@ -133,6 +169,31 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Format::Sarif => sarif::render(&report),
         Format::Junit => junit::render(&report),
     };
+    if let Some(path) = &args.sbom {
+        match &report.sbom {
+            Some(s) => {
+                let bom = edgecert_engine::sbom::cyclonedx::render(&s.inventory);
+                output::write(Some(path), &bom)?;
+            }
+            None => eprintln!(
+                "edgecert: warning: no SBOM written to {}: the image could not be read",
+                path.display()
+            ),
+        }
+    }
     output::write(args.output.as_deref(), &text)?;
     Ok(report.exit_code() as u8)
+}
+
+/// Where malware scan results are cached between runs: `$EDGECERT_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/edgecert/malware`, else `~/.cache/edgecert/malware`. `EDGECERT_CACHE_DIR=`
+/// (empty) turns the cache off.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("EDGECERT_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir).join("malware"));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("edgecert/malware"))
 }

@@ -3,4 +3,5 @@
 pub mod catalogue;
 pub mod check;
 pub mod init;
+pub mod route;
 pub mod schema;

@@ -108,8 +108,35 @@ fn substitute_bare_placeholders(text: &str) -> String {
 #[derive(Debug)]
 enum Outcome {
     Empty,
-    Parsed { warnings: Vec<String> },
+    Parsed {
+        warnings: Vec<String>,
+        /// What the least-privilege analysis flags: `privileged`, `engine-socket`, ...
+        flags: Vec<&'static str>,
+    },
     Rejected(String),
+}
+
+fn flags(c: &super::CreateOptions) -> Vec<&'static str> {
+    use super::analysis::{self, HostPathKind};
+    let b = &c.body;
+    let mut out = Vec::new();
+    if analysis::privileged(b).is_some() {
+        out.push("privileged");
+    }
+    if !analysis::host_namespaces(b).is_empty() {
+        out.push("host-namespace");
+    }
+    for m in analysis::host_mounts(b) {
+        match m.kind {
+            HostPathKind::EngineSocket => out.push("engine-socket"),
+            HostPathKind::Sensitive { .. } => out.push("sensitive-mount"),
+            _ => {}
+        }
+    }
+    if !analysis::devices(b).is_empty() {
+        out.push("devices");
+    }
+    out
 }
 
 fn read_settings(settings: &Map<String, Value>) -> Outcome {
@@ -137,6 +164,7 @@ fn read_settings(settings: &Map<String, Value>) -> Outcome {
                         .warnings()
                         .map(|i| format!("{}: {}", i.path, i.message))
                         .collect(),
+                    flags: flags(&c),
                 }
             } else {
                 Outcome::Rejected(errors.join("; "))
@@ -187,6 +215,7 @@ fn every_realworld_create_options_parses() {
     deployment_files(&dir, &mut files);
     assert!(files.len() > 40, "only {} deployment files", files.len());
     let (mut total, mut empty, mut warned) = (0, 0, 0);
+    let mut flagged: Vec<&str> = Vec::new();
     let mut rejected = Vec::new();
     for file in &files {
         let rel = file
@@ -206,11 +235,15 @@ fn every_realworld_create_options_parses() {
             total += 1;
             match outcome {
                 Outcome::Empty => empty += 1,
-                Outcome::Parsed { warnings } => {
+                Outcome::Parsed { warnings, flags } => {
                     warned += usize::from(!warnings.is_empty());
                     for w in warnings {
                         println!("  warning {path}: {w}");
                     }
+                    if !flags.is_empty() {
+                        println!("  least privilege {path}: {}", flags.join(", "));
+                    }
+                    flagged.extend(flags);
                 }
                 Outcome::Rejected(why) => {
                     println!("  rejected {path}: {why}");
@@ -230,6 +263,20 @@ fn every_realworld_create_options_parses() {
         .map(|(f, p, _)| ((*f).to_owned(), (*p).to_owned()))
         .collect();
     assert_eq!(rejected, expected);
+    // The analysis sees what real modules ask for: telegraf mounts docker.sock
+    // (paloukari/az-iot-edge-tick), sensehat-display and the LoRa basics station run
+    // privileged, the Percept eye module uses host networking and a USB cgroup rule.
+    for flag in [
+        "engine-socket",
+        "privileged",
+        "host-namespace",
+        "devices",
+        "sensitive-mount",
+    ] {
+        let n = flagged.iter().filter(|f| **f == flag).count();
+        println!("{flag}: {n}");
+        assert!(n > 0, "{flag}");
+    }
     assert!(total > 200, "{total}");
 }
 

@@ -86,12 +86,16 @@ impl Checker<'_> {
 
     /// Types the whole condition and judges its top-level type.
     pub fn condition(&mut self, e: &mut Expr) {
+        let before = self.diags.len();
         self.expr(e);
+        if self.diags[before..].iter().any(Diagnostic::is_error) {
+            return;
+        }
         match e.ty {
             Ty::Str | Ty::Num | Ty::Undefined | Ty::Null => self.diags.push(
                 Diagnostic::warning(
                     format!(
-                        "the condition is a {}, not a bool: it is never true and the route never sends anything",
+                        "the condition has type {}, not bool: it is never true and the route never sends anything",
                         e.ty.name()
                     ),
                     e.span.clone(),

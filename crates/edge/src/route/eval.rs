@@ -205,13 +205,12 @@ impl Evaluation {
             None => out.push("condition: none (every message from the source is routed)".into()),
             Some(v) => {
                 let meaning = match v {
-                    Value::Bool(true) => "true, so it routes",
-                    Value::Bool(false) => "false, so it does not route",
-                    Value::Null => "null, which does not route",
-                    Value::Undefined => "undefined, which does not route",
-                    _ => "not a bool, which does not route",
+                    Value::Bool(true) => "true, so it routes".to_owned(),
+                    Value::Bool(false) => "false, so it does not route".to_owned(),
+                    Value::Null | Value::Undefined => format!("{v}, which does not route"),
+                    _ => format!("{v}, not a bool, which does not route"),
                 };
-                out.push(format!("condition: {v} — {meaning}"));
+                out.push(format!("condition: {meaning}"));
             }
         }
         for s in &self.steps {

@@ -587,9 +587,10 @@ fn static_types_like_edgehub() {
     err(&cond("NOT 3"), "invalid operand to unary `NOT`");
     err(&cond("(a ?? 3) = 3"), "invalid operands to `??`");
     // A condition that is not a bool compiles but never routes.
-    warn(&cond("a"), "the condition is a string");
-    warn(&cond("3"), "the condition is a number");
-    warn(&cond("null"), "the condition is a null");
+    warn(&cond("a"), "the condition has type string");
+    warn(&cond("3"), "the condition has type number");
+    warn(&cond("null"), "the condition has type null");
+    warn(&cond("$body.t!=5"), "reads as the name `$body.t!`");
     no_warnings(&cond("$body.flag"));
 }
 

@@ -191,15 +191,15 @@ fn collect_routes(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
                 _ => None,
             }
         };
-        if k == "routes" || k == "properties.desired.routes" {
-            if let serde_json::Value::Object(routes) = v {
-                for (name, r) in routes {
-                    if let Some(r) = route_of(r) {
-                        out.push((name.clone(), r));
-                    }
+        if let ("routes" | "properties.desired.routes", serde_json::Value::Object(routes)) =
+            (k.as_str(), v)
+        {
+            for (name, r) in routes {
+                if let Some(r) = route_of(r) {
+                    out.push((name.clone(), r));
                 }
-                continue;
             }
+            continue;
         }
         if let Some(name) = k.strip_prefix("properties.desired.routes.") {
             if let Some(r) = route_of(v) {

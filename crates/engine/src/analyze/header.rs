@@ -5,7 +5,7 @@
 //! (a file inside a compressed layer), while ELF crates (`object`, `goblin`) want the whole file
 //! in memory. Only the identification fields are read; nothing else of the file is trusted.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Analyzer, FileFact, FileMeta, FileScan};
 
@@ -21,7 +21,7 @@ pub const EF_ARM_EABI_MASK: u32 = 0xff00_0000;
 pub const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 pub const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ElfInfo {
     /// 32 or 64.

@@ -11,8 +11,11 @@
 //! `FileFact` and entries to `default_analyzers`.
 
 pub mod header;
+pub mod inventory;
+pub mod malware;
+pub mod secrets;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The file being looked at.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +32,17 @@ pub trait Analyzer: Send + Sync {
     fn name(&self) -> &'static str;
     /// Begins looking at one file; `None` when this analyzer has no interest in it.
     fn start(&self, file: &FileMeta<'_>) -> Option<Box<dyn FileScan>>;
+
+    /// Before a layer is read: this analyzer's facts for it when already known (a result cache
+    /// keyed by the layer digest and whatever decides the results), as `(path, facts)`.
+    /// `Some` means the layer's files are not fed to this analyzer at all.
+    fn cached(&self, _layer: &str) -> Option<Vec<(String, Vec<FileFact>)>> {
+        None
+    }
+
+    /// After a layer was read completely and verified: the facts this analyzer produced for it,
+    /// to remember for `cached`.
+    fn remember(&self, _layer: &str, _facts: &[(String, Vec<FileFact>)]) {}
 }
 
 /// The state of one analyzer on one file.
@@ -40,7 +54,7 @@ pub trait FileScan: Send {
 }
 
 /// What an analyzer established about a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum FileFact {
     Elf(header::ElfInfo),
@@ -49,9 +63,23 @@ pub enum FileFact {
         interpreter: String,
         arg: Option<String>,
     },
+    /// A malware engine detected something (EC807).
+    Malware(malware::Detection),
+    /// An engine could not look at (part of) the file: size limits, clamd errors.
+    Unscanned { engine: String, reason: String },
+    /// A secret (EC806): kind, offset and a redacted hint, never the secret.
+    Secret(secrets::SecretFact),
+    /// A third-party component this file declares (EC903, SBOM).
+    Component(inventory::Component),
+    /// `os-release`: the distribution packages come from (package URLs).
+    OsRelease(inventory::OsRelease),
 }
 
 /// The analyzers every run uses.
 pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
-    vec![Box::new(header::HeaderAnalyzer)]
+    vec![
+        Box::new(header::HeaderAnalyzer),
+        Box::new(secrets::SecretsAnalyzer),
+        Box::new(inventory::InventoryAnalyzer),
+    ]
 }

@@ -148,7 +148,10 @@ mod tests {
         let o = run_offer(&CHECK, |v| {
             v["defaults"].as_object_mut().unwrap().remove("routes");
         });
-        assert_eq!((o.status, o.summary.as_str()), (Status::Pass, "no default routes"));
+        assert_eq!(
+            (o.status, o.summary.as_str()),
+            (Status::Pass, "no default routes")
+        );
     }
 
     #[test]
@@ -160,35 +163,63 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.summary, "1 of 2 default route(s) invalid");
         let f = &o.findings[0];
-        assert_eq!(f.location.as_deref(), Some("offer.json: defaults.routes.hot"));
-        assert!(f.message.starts_with("error: invalid operands to `>`"), "{}", f.message);
-        assert!(f.message.contains("(char 54)"), "{}", f.message);
+        assert_eq!(
+            f.location.as_deref(),
+            Some("offer.json: defaults.routes.hot")
+        );
+        assert!(
+            f.message.starts_with("error: invalid operands to `>`"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("(char 53)"), "{}", f.message);
         let caret = f.message.lines().nth(2).unwrap();
-        assert_eq!(caret.find('^'), Some(3 + 54), "{}", f.message);
-        assert!(f.message.contains("help: properties are strings"), "{}", f.message);
+        assert_eq!(caret.find('^'), Some(3 + 53), "{}", f.message);
+        assert!(
+            f.message.contains("help: properties are strings"),
+            "{}",
+            f.message
+        );
         assert!(f.help.is_some());
 
-        let o = with_route("sink", json!("FROM /messages/* INTO BrokeredEndpoint(\"/modules/x\")"));
+        let o = with_route(
+            "sink",
+            json!("FROM /messages/* INTO BrokeredEndpoint(\"/modules/x\")"),
+        );
         assert_eq!(o.status, Status::Fail);
         assert!(o.findings[0].message.contains("4 segments"), "{o:?}");
-        let o = with_route("fn", json!("FROM /messages/* WHERE lenght(a) = 1 INTO $upstream"));
-        assert!(o.findings[0].message.contains("did you mean `length`?"), "{o:?}");
+        let o = with_route(
+            "fn",
+            json!("FROM /messages/* WHERE lenght(a) = 1 INTO $upstream"),
+        );
+        assert!(
+            o.findings[0].message.contains("did you mean `length`?"),
+            "{o:?}"
+        );
     }
 
     #[test]
     fn warnings_keep_the_check_passing() {
-        let o = with_route("trap", json!("FROM /messages/* WHERE $body.temp!=5 INTO $upstream"));
+        let o = with_route(
+            "trap",
+            json!("FROM /messages/* WHERE $body.temp!=5 INTO $upstream"),
+        );
         assert_eq!(o.status, Status::Pass, "{o:?}");
         assert_eq!(o.summary, "2 default route(s) valid, 1 warning");
         assert!(o.findings[0].message.starts_with("warning: "), "{o:?}");
-        assert_eq!(o.findings[0].location.as_deref(), Some("offer.json: defaults.routes.trap"));
+        assert_eq!(
+            o.findings[0].location.as_deref(),
+            Some("offer.json: defaults.routes.trap")
+        );
     }
 
     #[test]
     fn placeholders_need_customer_input() {
         let o = with_route(
             "toTarget",
-            json!("FROM /messages/modules/<MODULE_NAME>/outputs/* INTO BrokeredEndpoint(\"/modules/<TARGET_MODULE>/inputs/input1\")"),
+            json!(
+                "FROM /messages/modules/<MODULE_NAME>/outputs/* INTO BrokeredEndpoint(\"/modules/<TARGET_MODULE>/inputs/input1\")"
+            ),
         );
         assert_eq!(o.status, Status::Pass, "{o:?}");
         assert_eq!(
@@ -196,7 +227,10 @@ mod tests {
             "needs customer input: <MODULE_NAME> (char 23), <TARGET_MODULE> (char 79) in route toTarget"
         );
         // A placeholder standing for a whole address cannot be judged yet.
-        let o = with_route("all", json!("FROM /messages/* INTO BrokeredEndpoint(\"<TARGET_INPUT>\")"));
+        let o = with_route(
+            "all",
+            json!("FROM /messages/* INTO BrokeredEndpoint(\"<TARGET_INPUT>\")"),
+        );
         assert_eq!(o.status, Status::Pass, "{o:?}");
     }
 
@@ -207,11 +241,21 @@ mod tests {
             assert_eq!(o.status, Status::Fail, "{bad:?}");
             assert!(o.findings[0].message.contains("must match"), "{o:?}");
         }
-        let ok = json!({"route": "FROM /messages/* INTO $upstream", "priority": 0, "timeToLiveSecs": 0});
+        let ok =
+            json!({"route": "FROM /messages/* INTO $upstream", "priority": 0, "timeToLiveSecs": 0});
         assert_eq!(with_route("obj", ok).status, Status::Pass);
-        let o = with_route("obj", json!({"route": "FROM /messages/* INTO $upstream", "priority": 10}));
-        assert!(o.findings[0].message.contains("priority 10 is outside 0–9"), "{o:?}");
-        let o = with_route("obj", json!({"route": "FROM /messages/* INTO $upstream", "timeToLiveSecs": -1}));
+        let o = with_route(
+            "obj",
+            json!({"route": "FROM /messages/* INTO $upstream", "priority": 10}),
+        );
+        assert!(
+            o.findings[0].message.contains("priority 10 is outside 0–9"),
+            "{o:?}"
+        );
+        let o = with_route(
+            "obj",
+            json!({"route": "FROM /messages/* INTO $upstream", "timeToLiveSecs": -1}),
+        );
         assert!(o.findings[0].message.contains("negative"), "{o:?}");
         let o = with_route("obj", json!({"route": "FROM x INTO $upstream"}));
         assert_eq!(o.status, Status::Fail);

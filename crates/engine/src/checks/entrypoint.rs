@@ -55,11 +55,11 @@ pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
         }
         chain.push(format!("/{path}"));
         // What the header analyzer found: ELF (done) or a script (follow its interpreter).
-        let mut kinds = node.facts.iter().map(|f| match f {
-            FileFact::Elf(e) => Ok(*e),
-            FileFact::Script { interpreter, arg } => Err((interpreter.clone(), arg.clone())),
+        let script = node.facts.iter().find_map(|f| match f {
+            FileFact::Elf(e) => Some(Ok(*e)),
+            FileFact::Script { interpreter, arg } => Some(Err((interpreter.clone(), arg.clone()))),
+            _ => None,
         });
-        let script = kinds.next();
         match script {
             Some(Ok(elf)) => {
                 return Ok(Resolved {

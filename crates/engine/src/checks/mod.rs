@@ -9,6 +9,7 @@ mod ec101_image_readable;
 mod ec102_default_tag;
 mod ec103_create_options;
 mod ec104_default_twin;
+mod ec105_default_routes;
 mod ec107_module_name;
 mod ec108_default_env;
 mod ec201_required_platforms;
@@ -16,7 +17,11 @@ mod ec202_platform_consistent;
 mod ec203_binaries_match_platform;
 mod ec204_entrypoint_present;
 mod ec301_fits_device_storage;
+mod ec302_fits_device_memory;
 mod ec303_constraints_declared;
+mod ec401_starts_with_defaults;
+mod ec402_stays_running;
+mod ec403_stops_gracefully;
 mod ec503_listing_fields;
 mod ec601_version_tags;
 mod ec602_rolling_tags_consistent;
@@ -27,11 +32,14 @@ mod ec802_capabilities;
 mod ec803_host_namespaces;
 mod ec804_host_mounts;
 mod ec805_non_root_user;
+mod ec806_no_embedded_secrets;
+mod ec807_malware_free;
 mod ec808_host_devices;
 mod ec809_security_options;
 mod ec810_host_ports;
 mod ec901_terms_of_use;
 mod ec902_privacy_policy;
+mod ec903_third_party_notice;
 mod ec904_support_option;
 mod ec905_category;
 mod ec906_use_case;
@@ -166,6 +174,7 @@ pub fn all() -> &'static [Check] {
         ec102_default_tag::CHECK,
         ec103_create_options::CHECK,
         ec104_default_twin::CHECK,
+        ec105_default_routes::CHECK,
         ec107_module_name::CHECK,
         ec108_default_env::CHECK,
         ec201_required_platforms::CHECK,
@@ -173,7 +182,11 @@ pub fn all() -> &'static [Check] {
         ec203_binaries_match_platform::CHECK,
         ec204_entrypoint_present::CHECK,
         ec301_fits_device_storage::CHECK,
+        ec302_fits_device_memory::CHECK,
         ec303_constraints_declared::CHECK,
+        ec401_starts_with_defaults::CHECK,
+        ec402_stays_running::CHECK,
+        ec403_stops_gracefully::CHECK,
         ec503_listing_fields::CHECK,
         ec601_version_tags::CHECK,
         ec602_rolling_tags_consistent::CHECK,
@@ -184,11 +197,14 @@ pub fn all() -> &'static [Check] {
         ec803_host_namespaces::CHECK,
         ec804_host_mounts::CHECK,
         ec805_non_root_user::CHECK,
+        ec806_no_embedded_secrets::CHECK,
+        ec807_malware_free::CHECK,
         ec808_host_devices::CHECK,
         ec809_security_options::CHECK,
         ec810_host_ports::CHECK,
         ec901_terms_of_use::CHECK,
         ec902_privacy_policy::CHECK,
+        ec903_third_party_notice::CHECK,
         ec904_support_option::CHECK,
         ec905_category::CHECK,
         ec906_use_case::CHECK,
@@ -211,10 +227,10 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "EC101", "EC102", "EC103", "EC104", "EC107", "EC108", "EC201", "EC202", "EC203",
-                "EC204", "EC301", "EC303", "EC503", "EC601", "EC602", "EC603", "EC604", "EC801",
-                "EC802", "EC803", "EC804", "EC805", "EC808", "EC809", "EC810", "EC901", "EC902",
-                "EC904", "EC905", "EC906"
+                "EC101", "EC102", "EC103", "EC104", "EC105", "EC107", "EC108", "EC201", "EC202",
+                "EC203", "EC204", "EC301", "EC302", "EC303", "EC401", "EC402", "EC403", "EC503", "EC601", "EC602", "EC603", "EC604",
+                "EC801", "EC802", "EC803", "EC804", "EC805", "EC806", "EC807", "EC808", "EC809", "EC810", "EC901",
+                "EC902", "EC903", "EC904", "EC905", "EC906"
             ]
         );
         let mut sorted = ids.clone();

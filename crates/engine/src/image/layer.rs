@@ -176,11 +176,22 @@ pub fn read_layer(
         tripped: None,
     };
     let mut archive = tar::Archive::new(capped);
+    // Analyzers that already know this layer (a result cache) are not fed its files.
+    let mut live: Vec<&dyn Analyzer> = Vec::new();
+    let mut known: Vec<(String, Vec<FileFact>)> = Vec::new();
+    for a in analyzers {
+        match a.cached(layer.digest.as_str()) {
+            Some(f) => known.extend(f),
+            None => live.push(a.as_ref()),
+        }
+    }
+    let mut produced: Produced = vec![Vec::new(); live.len()];
     let walked = walk(
         &mut archive,
         &headers_end,
         &layer.digest,
-        analyzers,
+        &live,
+        &mut produced,
         &mut facts,
     );
     headers_end.store(u64::MAX, Ordering::Relaxed);
@@ -241,6 +252,24 @@ pub fn read_layer(
         facts.compressed_bytes = buffered.get_ref().consumed.load(Ordering::Relaxed);
     }
     progress.layer_finished(&layer.digest);
+    if facts.complete {
+        for (a, f) in live.iter().zip(&produced) {
+            a.remember(layer.digest.as_str(), f);
+        }
+    }
+    if !known.is_empty() {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, e) in facts.entries.iter().enumerate() {
+            index.insert(e.path.as_str(), i);
+        }
+        let places: Vec<(usize, Vec<FileFact>)> = known
+            .into_iter()
+            .filter_map(|(path, f)| index.get(path.as_str()).map(|&i| (i, f)))
+            .collect();
+        for (i, f) in places {
+            facts.entries[i].facts.extend(f);
+        }
+    }
     if let Some(partial) = kept {
         let done = facts.complete && std::fs::rename(&partial, partial.with_extension("")).is_ok();
         if !done {
@@ -259,11 +288,15 @@ fn decompress_message(capped: &Capped<impl Read>, e: &io::Error) -> String {
 
 const CHUNK: usize = 128 * 1024;
 
+/// Per analyzer (by position), the facts it produced: `(path, facts)`.
+type Produced = Vec<Vec<(String, Vec<FileFact>)>>;
+
 fn walk<R: Read>(
     archive: &mut tar::Archive<R>,
     headers_end: &AtomicU64,
     digest: &Digest,
-    analyzers: &[Box<dyn Analyzer>],
+    analyzers: &[&dyn Analyzer],
+    produced: &mut Produced,
     facts: &mut LayerFacts,
 ) -> io::Result<()> {
     let mut symlinks_out: Vec<String> = Vec::new();
@@ -339,8 +372,11 @@ fn walk<R: Read>(
         };
         let kind = match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                let file_facts =
-                    analyze(&mut entry, digest, &path, size, mode, analyzers, &mut buf)?;
+                let mut file_facts = Vec::new();
+                for (i, f) in analyze(&mut entry, digest, &path, size, mode, analyzers, &mut buf)? {
+                    produced[i].push((path.clone(), f.clone()));
+                    file_facts.extend(f);
+                }
                 facts.entries.push(FsEntry {
                     path,
                     kind: EntryKind::File,
@@ -418,18 +454,21 @@ fn analyze(
     path: &str,
     size: u64,
     mode: u32,
-    analyzers: &[Box<dyn Analyzer>],
+    analyzers: &[&dyn Analyzer],
     buf: &mut [u8],
-) -> io::Result<Vec<FileFact>> {
+) -> io::Result<Vec<(usize, Vec<FileFact>)>> {
     let meta = FileMeta {
         layer: digest.as_str(),
         path,
         size,
         mode,
     };
-    let mut active: Vec<Box<dyn FileScan>> =
-        analyzers.iter().filter_map(|a| a.start(&meta)).collect();
-    let mut done: Vec<Box<dyn FileScan>> = Vec::new();
+    let mut active: Vec<(usize, Box<dyn FileScan>)> = analyzers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.start(&meta).map(|s| (i, s)))
+        .collect();
+    let mut done: Vec<(usize, Box<dyn FileScan>)> = Vec::new();
     while !active.is_empty() {
         let n = entry.read(buf)?;
         if n == 0 {
@@ -437,18 +476,22 @@ fn analyze(
         }
         let mut i = 0;
         while i < active.len() {
-            if active[i].update(&buf[..n]) {
+            if active[i].1.update(&buf[..n]) {
                 i += 1;
             } else {
                 done.push(active.swap_remove(i));
             }
         }
     }
-    Ok(done
+    let mut out: Vec<(usize, Vec<FileFact>)> = done
         .into_iter()
         .chain(active)
-        .flat_map(|s| s.finish())
-        .collect())
+        .map(|(i, s)| (i, s.finish()))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    // Analyzer order, not completion order: the report must not depend on who finished first.
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out)
 }
 
 /// Raw bytes in: counted, hashed, reported.

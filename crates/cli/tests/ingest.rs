@@ -1,0 +1,164 @@
+//! `edgecert check` and the ingestion test, through the real binary: Ctrl-C in the middle of
+//! the run leaves nothing of ours in the engine, and without an engine the verdict is
+//! `incomplete` (exit 3) with a finding that says how to get one.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+fn engine_up() -> bool {
+    let up = std::os::unix::net::UnixStream::connect("/var/run/docker.sock").is_ok()
+        && have_command("docker");
+    available("dockerd (and the docker CLI)", up)
+}
+
+fn docker(args: &[&str]) -> String {
+    sh("docker", args).trim().to_owned()
+}
+
+/// Waits until `done` says so, or panics after `secs`.
+fn wait_for(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `azure-iot-edge` networks edgecert created that no container uses.
+fn idle_networks_of_ours() -> Vec<String> {
+    let ids = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        "name=azure-iot-edge",
+        "--filter",
+        "label=edgecert.run",
+    ]);
+    ids.lines()
+        .filter(|id| docker(&["network", "inspect", "-f", "{{len .Containers}}", id]) == "0")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn sigint_midway_leaves_nothing_in_the_engine() {
+    if !engine_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, layout) = example(dir.path());
+    let name = format!("cli-sigint-{}", std::process::id());
+    edit_offer(&offer, |v| {
+        v["offer"] = name.clone().into();
+        v["defaults"]["moduleName"] = name.clone().into();
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(["check", "--offer", offer.to_str().unwrap()])
+        .args(["--image", &format!("oci:{}", layout.display())])
+        .args(["--run-window", "120", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running = || {
+        docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("name={name}"),
+            "--filter",
+            "status=running",
+        ])
+        .lines()
+        .count()
+    };
+    // Both platforms (amd64 and arm/v7) are up: we are in the middle of the window.
+    wait_for(60, "the module's containers to run", || running() == 2);
+    let pid = child.id().to_string();
+    sh("kill", &["-INT", &pid]);
+    let start = Instant::now();
+    let out = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "edgecert did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stderr = {
+        use std::io::Read;
+        let mut s = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    assert_eq!(out.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert_eq!(
+        docker(&["ps", "-a", "-q", "--filter", &format!("name={name}")]),
+        "",
+        "containers left"
+    );
+    assert_eq!(
+        docker(&["images", "-q", &format!("edgecert-ingest/contoso-{name}-*")]),
+        "",
+        "images left"
+    );
+    // Other runs may be using the shared network right now; an idle one of ours is a leak.
+    // (One that another run is about to use can look idle for a moment: look twice.)
+    if !idle_networks_of_ours().is_empty() {
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(
+            idle_networks_of_ours(),
+            Vec::<String>::new(),
+            "network left"
+        );
+    }
+}
+
+#[test]
+fn without_an_engine_the_verdict_is_incomplete_and_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, layout) = example(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(["check", "--offer", offer.to_str().unwrap()])
+        .args(["--image", &format!("oci:{}", layout.display())])
+        .args(["--format", "json"])
+        .env("DOCKER_HOST", "unix:///nonexistent")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["verdict"], "incomplete");
+    let ec401 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC401")
+        .unwrap();
+    assert_eq!(ec401["status"], "error");
+    let message = ec401["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("unix:///nonexistent"), "{message}");
+    assert!(message.contains("scripts/setup.sh"), "{message}");
+    assert!(message.contains("DOCKER_HOST"), "{message}");
+    for id in ["EC302", "EC402", "EC403"] {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert_eq!(c["status"], "error", "{id}");
+    }
+}

@@ -1,0 +1,152 @@
+//! # EC402 stays-running
+//!
+//! ## What it checks
+//! In the ingestion test, each platform's container is still running at the end of the
+//! observation window (30 s by default, `--run-window`): it did not exit, was not restarted
+//! and was not OOM-killed. A failing platform's finding carries its exit code, the OOM flag
+//! and the last 50 log lines.
+//!
+//! ## Why it matters
+//! IoT Edge modules are long-running services. One that exits with its defaults crash-loops on
+//! every device it is deployed to (edgeAgent restarts it with back-off), and customers see an
+//! unhealthy deployment.
+//!
+//! ## Example
+//! `linux/arm/v7: exited with code 1 during the 30 s window (OOM-killed: no, restarts: 0);
+//! last 2 log lines: ... connection string missing`.
+//!
+//! ## How to fix
+//! Read the log tail. Modules must start without anything a partner's customer has not been
+//! told to provide: fall back to sane defaults, wait and retry for the IoT Edge hub rather than
+//! exiting, and never exit while idle.
+
+use super::ec401_starts_with_defaults::{log_tail, outcome, runs};
+use super::{Check, Context, Outcome};
+use crate::report::{Area, Finding, Severity};
+
+pub const CHECK: Check = Check {
+    id: "EC402",
+    name: "stays-running",
+    title: "Each platform is still running at the end of the window",
+    area: Area::Runtime,
+    severity: Severity::Blocking,
+    source: include_str!("ec402_stays_running.rs"),
+    run,
+};
+
+fn run(cx: &Context<'_>) -> Outcome {
+    let runs = match runs(cx) {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
+    };
+    let mut fails = Vec::new();
+    let mut errors = Vec::new();
+    let mut window = 0;
+    for (platform, run) in runs {
+        let r = match run {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        window = window.max(r.window_secs);
+        if !r.started {
+            fails.push(Finding::new("it never ran (see EC401)").on(platform));
+            continue;
+        }
+        if r.running_at_end && r.restart_count == 0 && !r.oom_killed {
+            continue;
+        }
+        let what = if r.oom_killed {
+            "was OOM-killed".to_owned()
+        } else if let Some(code) = r.exit_code.filter(|_| !r.running_at_end) {
+            format!("exited with code {code}")
+        } else if r.running_at_end {
+            "was restarted".to_owned()
+        } else {
+            format!(
+                "is not running ({})",
+                r.states
+                    .last()
+                    .map(String::as_str)
+                    .unwrap_or("unknown state")
+            )
+        };
+        let exit = r
+            .exit_code
+            .map(|c| format!("exit code {c}, "))
+            .unwrap_or_default();
+        fails.push(
+            Finding::new(format!(
+                "{what} during the {} s window ({exit}OOM-killed: {}, restarts: {}){}",
+                r.window_secs,
+                if r.oom_killed { "yes" } else { "no" },
+                r.restart_count,
+                log_tail(&r.log_tail)
+            ))
+            .on(platform)
+            .help(CHECK.fix_hint()),
+        );
+    }
+    outcome(
+        format!("still running after {window} s on every platform"),
+        fails,
+        errors,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, judge, runtime};
+    use crate::report::Status;
+
+    #[test]
+    fn pass_when_running_at_the_end() {
+        let rt = runtime(vec![healthy(amd64()), healthy(arm())]);
+        let o = judge(&CHECK, Some(&rt));
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.summary, "still running after 30 s on every platform");
+    }
+
+    #[test]
+    fn a_crash_fails_with_exit_code_oom_flag_and_log_tail() {
+        let mut crashed = healthy(arm());
+        crashed.running_at_end = false;
+        crashed.exit_code = Some(3);
+        crashed.stopped_on_sigterm = None;
+        crashed.log_tail = vec!["starting".into(), "boom: no config".into()];
+        let o = judge(&CHECK, Some(&runtime(vec![healthy(amd64()), crashed])));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.findings.len(), 1);
+        let f = &o.findings[0];
+        assert_eq!(f.platform.as_deref(), Some("linux/arm/v7"));
+        assert_eq!(
+            f.message,
+            "exited with code 3 during the 30 s window (exit code 3, OOM-killed: no, \
+             restarts: 0); last 2 log lines:\n    starting\n    boom: no config"
+        );
+    }
+
+    #[test]
+    fn oom_kills_and_restarts_fail() {
+        let mut oom = healthy(amd64());
+        oom.running_at_end = false;
+        oom.oom_killed = true;
+        oom.exit_code = Some(137);
+        let mut restarted = healthy(arm());
+        restarted.restart_count = 2;
+        let o = judge(&CHECK, Some(&runtime(vec![oom, restarted])));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.findings[0].message.starts_with("was OOM-killed"), "{o:?}");
+        assert!(o.findings[0].message.contains("OOM-killed: yes"));
+        assert!(o.findings[1].message.starts_with("was restarted"), "{o:?}");
+        assert!(o.findings[1].message.contains("restarts: 2"));
+    }
+
+    #[test]
+    fn no_run_skips() {
+        assert_eq!(judge(&CHECK, None).status, Status::Skip);
+    }
+}

@@ -1,0 +1,326 @@
+//! # EC806 no-embedded-secrets
+//!
+//! ## What it checks
+//! No secrets in the image config (`Env`, `Labels`, history) or in any file of any layer —
+//! including files a later layer deletes, which still ship in the layer blob: IoT Hub device
+//! and service connection strings (`HostName=…;SharedAccessKey=…`), Event Hubs / Service Bus
+//! connection strings, SAS tokens (`SharedAccessSignature sr=…&sig=…`, storage `sv=…&sig=…`),
+//! Azure Storage account keys, PEM / OpenSSH / PGP private keys, AWS access keys, GitHub,
+//! GitLab, Slack, Google API and Stripe live keys. Placeholders (`SharedAccessKey=<KEY>`,
+//! `${KEY}`, `xxxx`, documented example keys) do not count. Findings name the place (layer and
+//! path with byte offset, or the config field) and a redacted hint, never the secret.
+//!
+//! ## Why it matters
+//! Everyone who can pull the module can read every layer. A device connection string or a
+//! private key baked into an image is shared with every customer, and a deleted file is still
+//! in the layer that added it.
+//!
+//! ## Example
+//! `layer sha256:…: app/appsettings.json`: IoT Hub device connection string
+//! (`SharedAccessKey=Hu4K… (44 chars)`) at byte 120.
+//!
+//! ## How to fix
+//! Remove the secret from the image and rotate it (it has been published). Provision device
+//! credentials at deployment time (IoT Edge module identity, `createOptions` env from the
+//! deployment manifest, a secrets store); in multi-stage builds, keep secrets out of the final
+//! stage and use build secrets (`RUN --mount=type=secret`) instead of `ENV`/`COPY`.
+
+use std::collections::BTreeSet;
+
+use super::{Check, Context, Outcome};
+use crate::analyze::FileFact;
+use crate::analyze::secrets::{SecretFact, find_secrets};
+use crate::digest::Digest;
+use crate::facts::{ConfigFacts, ImageFacts};
+use crate::report::{Area, Finding, Severity};
+
+pub const CHECK: Check = Check {
+    id: "EC806",
+    name: "no-embedded-secrets",
+    title: "No secrets in the image",
+    area: Area::Security,
+    severity: Severity::Blocking,
+    source: include_str!("ec806_no_embedded_secrets.rs"),
+    run,
+};
+
+/// Findings listed at most; the summary counts them all.
+const MAX_FINDINGS: usize = 100;
+
+fn describe(f: &SecretFact) -> String {
+    format!("{} ({})", f.secret.describe(), f.hint)
+}
+
+/// Platforms whose image includes `layer`, and whether `path` of that layer is still in their
+/// merged filesystem (not deleted or replaced by a later layer).
+fn shipped(image: &ImageFacts, layer: &Digest, path: &str) -> (Vec<String>, bool) {
+    let mut platforms = Vec::new();
+    let mut visible = false;
+    for p in &image.platforms {
+        if let Some(index) = p.layers.iter().position(|l| &l.digest == layer) {
+            platforms.push(p.platform.to_string());
+            visible |= p.fs.get(path).is_some_and(|n| n.layer == index);
+        }
+    }
+    (platforms, visible)
+}
+
+fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>) {
+    for (digest, layer) in &image.layers {
+        for entry in &layer.entries {
+            let secrets = entry.facts.iter().filter_map(|f| match f {
+                FileFact::Secret(s) => Some(s),
+                _ => None,
+            });
+            for s in secrets {
+                let (platforms, visible) = shipped(image, digest, &entry.path);
+                let mut message = format!("{} at byte {}", describe(s), s.offset);
+                if !visible {
+                    message.push_str(
+                        "; a later layer deletes or replaces the file, but this layer still ships it",
+                    );
+                }
+                let mut finding = Finding::new(message)
+                    .at(format!("layer {digest}: {}", entry.path))
+                    .help(CHECK.fix_hint());
+                if let [only] = platforms.as_slice() {
+                    finding = finding.on(only);
+                } else if !platforms.is_empty() {
+                    finding
+                        .message
+                        .push_str(&format!(" (in {})", platforms.join(", ")));
+                }
+                findings.push(finding);
+            }
+        }
+    }
+}
+
+/// Secrets in one config: `(field, secret)`.
+fn in_config(c: &ConfigFacts) -> Vec<(String, SecretFact)> {
+    let mut out = Vec::new();
+    for (i, kv) in c.env.iter().enumerate() {
+        let name = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        for s in find_secrets(kv.as_bytes()) {
+            out.push((format!("Env[{i}] ({name})"), s));
+        }
+    }
+    for (k, v) in &c.labels {
+        for s in find_secrets(v.as_bytes()) {
+            out.push((format!("Labels[{k:?}]"), s));
+        }
+    }
+    for (i, h) in c.history.iter().enumerate() {
+        for s in find_secrets(h.as_bytes()) {
+            out.push((format!("history[{i}]"), s));
+        }
+    }
+    out
+}
+
+fn run(cx: &Context<'_>) -> Outcome {
+    let image = cx.image;
+    if image.platforms.is_empty() {
+        return Outcome::skip("the image could not be read (see EC101)");
+    }
+    let mut findings = Vec::new();
+    for p in &image.platforms {
+        let Some(config) = &p.config else { continue };
+        for (field, s) in in_config(config) {
+            findings.push(
+                Finding::new(describe(&s))
+                    .on(&p.platform)
+                    .at(format!("image config of {}: {field}", p.manifest_digest))
+                    .help(CHECK.fix_hint()),
+            );
+        }
+    }
+    in_files(image, &mut findings);
+    let files = image
+        .layers
+        .values()
+        .map(|l| l.entries.len())
+        .sum::<usize>();
+    if findings.is_empty() {
+        let unread: BTreeSet<String> = image
+            .layers
+            .values()
+            .filter(|l| !l.complete)
+            .map(|l| l.digest.to_string())
+            .collect();
+        if !unread.is_empty() {
+            return Outcome::error(
+                format!(
+                    "{} layer(s) could not be read to the end (see EC101): their files were not all scanned",
+                    unread.len()
+                ),
+                Vec::new(),
+            );
+        }
+        return Outcome::pass(format!(
+            "no secrets in the config or in {files} entries of {} layer(s)",
+            image.layers.len()
+        ));
+    }
+    let total = findings.len();
+    findings.truncate(MAX_FINDINGS);
+    let shown = if total > MAX_FINDINGS {
+        format!(" (the first {MAX_FINDINGS} are listed)")
+    } else {
+        String::new()
+    };
+    Outcome::fail(format!("{total} embedded secret(s) found{shown}"), findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::secrets::tests::{placeholders, samples};
+    use crate::checks::testing::*;
+    use crate::report::Status;
+    use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
+
+    fn image(layers: Vec<Layer>, env: Vec<String>, labels: Vec<(String, String)>) -> ImageSpec {
+        let mut p = PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "3600"]).unwrap();
+        p.layers.extend(layers);
+        p.config.env.extend(env);
+        p.config.labels = labels;
+        p.config.history.push("ENV CONN=x".into());
+        ImageSpec::new(vec![p])
+    }
+
+    fn outcome(spec: &ImageSpec) -> Outcome {
+        check_with(&CHECK, &offer(&offer_json()), &facts(spec))
+    }
+
+    /// No finding carries any part of a secret beyond its hint.
+    fn assert_redacted(o: &Outcome, texts: &[String]) {
+        for f in &o.findings {
+            let shown = format!("{} {:?} {:?}", f.message, f.location, f.help);
+            for t in texts {
+                for secret in t
+                    .split(['=', ' ', ';', '&', '\n', '"', '\''])
+                    .filter(|s| s.len() > 12)
+                {
+                    assert!(!shown.contains(secret), "{shown} shows {secret}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_in_files_fails_with_a_location() {
+        let samples = samples();
+        let mut layer = Layer::new();
+        for (i, (_, text)) in samples.iter().enumerate() {
+            layer = layer.file(format!("/app/s{i:02}.txt"), format!("x\n{text}\n"), 0o644);
+        }
+        let o = outcome(&image(vec![layer], vec![], vec![]));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.findings.len(), samples.len(), "{o:#?}");
+        for (i, (kind, _)) in samples.iter().enumerate() {
+            let f = &o.findings[i];
+            assert!(f.message.starts_with(kind.describe()), "{f:?}");
+            let location = f.location.as_deref().unwrap();
+            assert!(location.starts_with("layer sha256:"), "{location}");
+            assert!(
+                location.ends_with(&format!(": app/s{i:02}.txt")),
+                "{location}"
+            );
+            assert!(f.message.contains(" at byte "), "{f:?}");
+            assert_eq!(f.platform.as_deref(), Some("linux/amd64"));
+        }
+        let texts: Vec<String> = samples.into_iter().map(|(_, t)| t).collect();
+        assert_redacted(&o, &texts);
+    }
+
+    #[test]
+    fn placeholders_in_files_and_config_pass() {
+        let text = placeholders().join("\n");
+        let layer = Layer::new().file("/app/appsettings.json", text.clone(), 0o644);
+        let env = vec![
+            "IOTHUB_DEVICE_CONNECTION_STRING=HostName=h.azure-devices.net;DeviceId=d;SharedAccessKey=<KEY>".into(),
+            "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE".into(),
+        ];
+        let labels = vec![("conn".into(), "SharedAccessKey=${KEY}".into())];
+        let o = outcome(&image(vec![layer], env, labels));
+        assert_eq!(o.status, Status::Pass, "{o:#?}");
+    }
+
+    #[test]
+    fn config_env_labels_and_history() {
+        let s = samples();
+        let mut spec = image(
+            vec![],
+            vec![format!("IOTHUB_CONNECTION_STRING={}", s[0].1)],
+            vec![("com.example.key".into(), s[7].1.clone())],
+        );
+        spec.platforms[0]
+            .config
+            .history
+            .push(format!("/bin/sh -c #(nop) ENV TOKEN={}", s[11].1));
+        let o = outcome(&spec);
+        assert_eq!(o.status, Status::Fail);
+        let at: Vec<String> = o
+            .findings
+            .iter()
+            .map(|f| {
+                let l = f.location.as_deref().unwrap();
+                l[l.find(": ").unwrap() + 2..].to_owned()
+            })
+            .collect();
+        assert_eq!(
+            at,
+            [
+                "Env[1] (IOTHUB_CONNECTION_STRING)",
+                "Labels[\"com.example.key\"]",
+                "history[2]"
+            ]
+        );
+        assert!(
+            o.findings[0]
+                .message
+                .starts_with("IoT Hub device connection string")
+        );
+        assert!(
+            o.findings[1]
+                .message
+                .starts_with("private key (RSA PRIVATE KEY)")
+        );
+        assert!(o.findings[2].message.starts_with("GitHub token (ghp_"));
+        let texts: Vec<String> = s.into_iter().map(|(_, t)| t).collect();
+        assert_redacted(&o, &texts);
+    }
+
+    #[test]
+    fn deleted_files_and_shared_layers_are_still_reported() {
+        let (_, key) = samples().remove(7);
+        let secret = Layer::new().file("/etc/ssl/private/dev.key", key, 0o600);
+        let delete = Layer::new().whiteout("/etc/ssl/private/dev.key");
+        let mut amd = PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "1"]).unwrap();
+        amd.layers.extend([secret.clone(), delete]);
+        let mut arm = PlatformImage::busybox(Arch::Armhf, &["/bin/sleep", "1"]).unwrap();
+        arm.layers.push(secret);
+        let o = outcome(&ImageSpec::new(vec![amd, arm]));
+        assert_eq!(o.findings.len(), 1, "{o:#?}");
+        let f = &o.findings[0];
+        // Still visible on arm: the layer ships it there.
+        assert!(
+            f.message.ends_with("(in linux/amd64, linux/arm/v7)"),
+            "{f:?}"
+        );
+        assert_eq!(f.platform, None);
+
+        let mut only = PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "1"]).unwrap();
+        let (_, key) = samples().remove(7);
+        only.layers.extend([
+            Layer::new().file("/k.pem", key, 0o600),
+            Layer::new().whiteout("/k.pem"),
+        ]);
+        let o = outcome(&ImageSpec::new(vec![only]));
+        assert!(
+            o.findings[0].message.contains("a later layer deletes"),
+            "{o:#?}"
+        );
+    }
+}

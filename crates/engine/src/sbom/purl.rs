@@ -1,0 +1,165 @@
+//! Package URLs (purl) of inventory components: `pkg:deb/debian/libc6@2.36-9?arch=amd64`,
+//! `pkg:apk/alpine/…`, `pkg:pypi/…`, `pkg:npm/%40scope/name@…`, `pkg:maven/group/artifact@…`,
+//! `pkg:nuget/…`, `pkg:golang/github.com/org/repo@…`.
+//!
+//! Written by hand: the few rules needed (per-type namespace and name, PEP 503 names for PyPI,
+//! percent-encoding of everything but unreserved characters and `:`) are shorter than a crate
+//! binding. A Maven component without a groupId gets no purl (the namespace is required).
+
+use crate::analyze::inventory::{Component, Ecosystem};
+
+/// Percent-encodes a purl segment: unreserved characters and `:` stay as they are.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// PEP 503: lower case, runs of `-`, `_`, `.` become one `-`.
+fn pypi_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The purl of `c`; `distro` is the platform's `os-release` ID for deb and apk packages.
+pub fn of(c: &Component, distro: Option<&str>) -> Option<String> {
+    let (ty, namespace, name): (&str, Vec<String>, String) = match c.ecosystem {
+        Ecosystem::Deb => (
+            "deb",
+            vec![distro.unwrap_or("debian").to_owned()],
+            c.name.clone(),
+        ),
+        Ecosystem::Apk => (
+            "apk",
+            vec![distro.unwrap_or("alpine").to_owned()],
+            c.name.clone(),
+        ),
+        Ecosystem::Pypi => ("pypi", vec![], pypi_name(&c.name)),
+        Ecosystem::Npm => ("npm", c.group.iter().cloned().collect(), c.name.clone()),
+        Ecosystem::Maven => ("maven", vec![c.group.clone()?], c.name.clone()),
+        Ecosystem::Nuget => ("nuget", vec![], c.name.clone()),
+        Ecosystem::Golang => match c.name.rsplit_once('/') {
+            Some((ns, name)) => (
+                "golang",
+                ns.split('/').map(str::to_owned).collect(),
+                name.into(),
+            ),
+            None => ("golang", vec![], c.name.clone()),
+        },
+    };
+    let mut purl = format!("pkg:{ty}/");
+    for segment in namespace.iter().filter(|s| !s.is_empty()) {
+        purl.push_str(&encode(segment));
+        purl.push('/');
+    }
+    purl.push_str(&encode(&name));
+    if let Some(v) = &c.version {
+        purl.push('@');
+        purl.push_str(&encode(v));
+    }
+    if let Some(arch) = c.arch.as_deref().filter(|_| ty == "deb" || ty == "apk") {
+        purl.push_str("?arch=");
+        purl.push_str(&encode(arch));
+    }
+    Some(purl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comp(
+        e: Ecosystem,
+        group: Option<&str>,
+        name: &str,
+        v: &str,
+        arch: Option<&str>,
+    ) -> Component {
+        Component {
+            ecosystem: e,
+            group: group.map(Into::into),
+            name: name.into(),
+            version: Some(v.into()),
+            arch: arch.map(Into::into),
+            licenses: vec![],
+            member: None,
+        }
+    }
+
+    #[test]
+    fn purls_per_ecosystem() {
+        use Ecosystem::*;
+        let cases = [
+            (
+                comp(Deb, None, "libc6", "2.36-9+deb12u4", Some("amd64")),
+                Some("ubuntu"),
+                "pkg:deb/ubuntu/libc6@2.36-9%2Bdeb12u4?arch=amd64",
+            ),
+            (
+                comp(Deb, None, "passwd", "1:4.13+dfsg1-1", Some("amd64")),
+                None,
+                "pkg:deb/debian/passwd@1:4.13%2Bdfsg1-1?arch=amd64",
+            ),
+            (
+                comp(Apk, None, "musl", "1.2.4-r2", Some("x86_64")),
+                None,
+                "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64",
+            ),
+            (
+                comp(Pypi, None, "Zope.Interface", "6.0", None),
+                None,
+                "pkg:pypi/zope-interface@6.0",
+            ),
+            (
+                comp(Npm, Some("@babel"), "core", "7.24.0", None),
+                None,
+                "pkg:npm/%40babel/core@7.24.0",
+            ),
+            (
+                comp(Maven, Some("com.google.guava"), "guava", "32.1.2-jre", None),
+                None,
+                "pkg:maven/com.google.guava/guava@32.1.2-jre",
+            ),
+            (
+                comp(Nuget, None, "Newtonsoft.Json", "13.0.3", None),
+                None,
+                "pkg:nuget/Newtonsoft.Json@13.0.3",
+            ),
+            (
+                comp(
+                    Golang,
+                    None,
+                    "github.com/a/b/v2",
+                    "v2.0.0+incompatible",
+                    None,
+                ),
+                None,
+                "pkg:golang/github.com/a/b/v2@v2.0.0%2Bincompatible",
+            ),
+            (
+                comp(Golang, None, "stdlib", "1.22.1", None),
+                None,
+                "pkg:golang/stdlib@1.22.1",
+            ),
+        ];
+        for (c, distro, want) in cases {
+            assert_eq!(of(&c, distro).as_deref(), Some(want));
+        }
+        assert_eq!(of(&comp(Maven, None, "app", "1", None), None), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! One platform's ingestion test, start to finish: can the engine run it, load the image,
+//! create the container as the runtime would, start it, watch it for the window, stop it,
+//! keep the log tail — and always remove what was created, whatever happened.
+//!
+//! Two kinds of trouble are kept apart: what the module does (cannot be created, does not
+//! start, exits, is OOM-killed) is recorded for the checks to judge; what stops us from
+//! testing it (no emulation for the platform, the image does not load, a foreign container
+//! holds the name, Ctrl-C) is the platform's `error`, and its checks say `error`, never `pass`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, RestartPolicyNameEnum};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+use edgecert_engine::facts::{PlatformFacts, PlatformRun};
+
+use crate::binfmt::{self, Support};
+use crate::cancel::Cancel;
+use crate::container::{self, Placement, Plan, RUN_LABEL};
+use crate::engine::Engine;
+use crate::errors::{is_not_found, message, status};
+use crate::{load, network, observe};
+
+/// What every platform of one run shares.
+pub struct RunContext<'a> {
+    pub engine: &'a Engine,
+    pub plan: &'a Plan,
+    pub run_id: &'a str,
+    /// The offer's identifier (or a stand-in), for image names.
+    pub identifier: &'a str,
+    /// The workload socket file on the host.
+    pub socket: &'a str,
+    pub blobs: &'a Path,
+    pub window: Duration,
+    /// Platforms run side by side: container names get the platform suffix.
+    pub parallel: bool,
+    pub cancel: Cancel,
+}
+
+/// What exists in the engine because of this platform's run.
+#[derive(Default)]
+struct Created {
+    image: Option<String>,
+    container: Option<String>,
+}
+
+/// Runs `pf`; the second value lists cleanup failures (for the user, not the checks).
+pub async fn run(cx: &RunContext<'_>, pf: &PlatformFacts) -> (PlatformRun, Vec<String>) {
+    let mut run = PlatformRun {
+        platform: pf.platform.clone(),
+        error: None,
+        created: false,
+        create_error: None,
+        started: false,
+        states: Vec::new(),
+        running_at_end: false,
+        exit_code: None,
+        oom_killed: false,
+        restart_count: 0,
+        memory_limit_bytes: u64::try_from(cx.plan.memory_limit()).unwrap_or(0),
+        peak_memory_bytes: None,
+        log_tail: Vec::new(),
+        stopped_on_sigterm: None,
+        stop_ms: None,
+        window_secs: cx.window.as_secs(),
+    };
+    let mut created = Created::default();
+    if let Err(e) = steps(cx, pf, &mut run, &mut created).await {
+        run.error = Some(e);
+    }
+    (run, cleanup(cx, &created).await)
+}
+
+fn container_name(cx: &RunContext<'_>, pf: &PlatformFacts) -> String {
+    if cx.parallel {
+        format!("{}-{}", cx.plan.module_name, pf.platform.iotedge_name())
+    } else {
+        cx.plan.module_name.clone()
+    }
+}
+
+async fn steps(
+    cx: &RunContext<'_>,
+    pf: &PlatformFacts,
+    run: &mut PlatformRun,
+    created: &mut Created,
+) -> Result<(), String> {
+    let docker = &cx.engine.docker;
+    let support = binfmt::support(&cx.engine.arch, &pf.platform, cx.engine.local);
+    if let Support::Missing(why) = &support {
+        return Err(why.clone());
+    }
+    let tag = load::image_tag(cx.identifier, pf, cx.run_id);
+    let archive = load::archive_for(pf, cx.blobs, tag.clone())?;
+    cx.cancel.check()?;
+    created.image = Some(tag.clone());
+    load::load(docker, archive).await?;
+    cx.cancel.check()?;
+
+    let name = container_name(cx, pf);
+    name_is_free(cx, &name).await?;
+    let id = match create(cx, pf, &tag, &name).await? {
+        Ok(id) => id,
+        Err(why) => {
+            run.create_error = Some(why);
+            return Ok(());
+        }
+    };
+    created.container = Some(id.clone());
+    run.created = true;
+    run.states.push("created".to_owned());
+    cx.cancel.check()?;
+
+    if let Err(e) = docker.start_container(&id, None).await {
+        run.create_error = Some(format!(
+            "created, but the engine could not start it: {}",
+            message(&e)
+        ));
+        return unverified_exec(&support, pf, run.create_error.as_deref());
+    }
+    run.started = true;
+    run.states.push("running".to_owned());
+    let memory = observe::MemoryWatch::start(docker, &id);
+    let restarts = restart_policy(cx.plan) != RestartPolicyNameEnum::NO;
+    let watched = observe::window(docker, &id, run, cx.window, restarts, &cx.cancel).await;
+    let stopped = match watched {
+        Ok(()) => observe::stop(docker, &id, run, &cx.cancel).await,
+        Err(e) => Err(e),
+    };
+    run.peak_memory_bytes = memory.finish();
+    stopped?;
+    run.log_tail = observe::log_tail(docker, &id).await;
+    if !run.running_at_end
+        && let Some(line) = observe::exec_failure(&run.log_tail)
+    {
+        // The process never ran: it did not start, whatever Docker's state says.
+        run.started = false;
+        run.create_error = Some(format!("the entrypoint could not be executed: {line}"));
+        return unverified_exec(&support, pf, Some(line));
+    }
+    Ok(())
+}
+
+/// An exec failure on a platform we could not verify the engine runs is our problem (error),
+/// not the module's (fail).
+fn unverified_exec(
+    support: &Support,
+    pf: &PlatformFacts,
+    what: Option<&str>,
+) -> Result<(), String> {
+    let what = what.unwrap_or_default();
+    if *support == Support::Unknown && what.contains("exec format error") {
+        return Err(format!(
+            "the engine could not execute {} binaries ({what}); it probably lacks qemu-user \
+             emulation for this platform (binfmt_misc with the F flag: apt-get install \
+             qemu-user-static binfmt-support)",
+            pf.platform
+        ));
+    }
+    Ok(())
+}
+
+fn restart_policy(plan: &Plan) -> RestartPolicyNameEnum {
+    plan.create
+        .as_ref()
+        .ok()
+        .and_then(|b| b.host_config.as_ref())
+        .and_then(|h| h.restart_policy.as_ref())
+        .and_then(|r| r.name)
+        .filter(|n| *n != RestartPolicyNameEnum::EMPTY)
+        .unwrap_or(RestartPolicyNameEnum::NO)
+}
+
+/// The module name must not belong to a container we did not create.
+async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
+    let found = match cx.engine.docker.inspect_container(name, None).await {
+        Err(e) if is_not_found(&e) => return Ok(()),
+        // An invalid name is the module's problem; create says so.
+        Err(e) if status(&e) == Some(400) => return Ok(()),
+        Err(e) => return Err(format!("cannot look up container {name}: {}", message(&e))),
+        Ok(found) => found,
+    };
+    let owner = found
+        .config
+        .and_then(|c| c.labels)
+        .and_then(|l| l.get(RUN_LABEL).cloned());
+    let whose = match owner {
+        Some(run) => format!("left by edgecert run {run}"),
+        None => "not created by edgecert".to_owned(),
+    };
+    Err(format!(
+        "a container named {name} already exists ({whose}); edgecert removes only containers it \
+         created: remove or rename it (docker rm -f {name}) and run again"
+    ))
+}
+
+/// Creates the container: `Ok(Ok(id))`, or `Ok(Err(why))` when the engine refuses the
+/// module's container (EC401 fails), or `Err` when something else is in the way.
+async fn create(
+    cx: &RunContext<'_>,
+    pf: &PlatformFacts,
+    tag: &str,
+    name: &str,
+) -> Result<Result<String, String>, String> {
+    // A concurrent run may remove an idle network between our lookup and the create: retry once.
+    for attempt in 0..2 {
+        let network = if cx.plan.uses_default_network() {
+            Some(network::ensure(&cx.engine.docker, cx.run_id).await?)
+        } else {
+            None
+        };
+        let platform = pf.platform.to_string();
+        let place = Placement {
+            image: tag,
+            run_id: cx.run_id,
+            platform: &platform,
+            socket: cx.socket,
+            network: network.as_deref(),
+            ncpu: cx.engine.ncpu,
+        };
+        let body: ContainerCreateBody = match container::body(cx.plan, &place) {
+            Ok(b) => b,
+            Err(why) => return Ok(Err(why)),
+        };
+        let options = CreateContainerOptions {
+            name: Some(name.to_owned()),
+            platform,
+        };
+        match cx.engine.docker.create_container(Some(options), body).await {
+            Ok(r) => return Ok(Ok(r.id)),
+            Err(e) if status(&e) == Some(409) => {
+                return Err(format!(
+                    "a container named {name} appeared while we created ours: {}",
+                    message(&e)
+                ));
+            }
+            Err(e) if attempt == 0 && is_not_found(&e) && message(&e).contains("network") => {}
+            Err(e) => return Ok(Err(message(&e))),
+        }
+    }
+    Ok(Err(format!(
+        "the {} network kept disappearing",
+        container::NETWORK
+    )))
+}
+
+async fn cleanup(cx: &RunContext<'_>, created: &Created) -> Vec<String> {
+    let docker = &cx.engine.docker;
+    let mut problems = Vec::new();
+    if let Some(id) = &created.container {
+        let options = RemoveContainerOptions {
+            v: true,
+            force: true,
+            link: false,
+        };
+        match docker.remove_container(id, Some(options)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => problems.push(format!("cannot remove container {id}: {}", message(&e))),
+        }
+    }
+    if let Some(tag) = &created.image {
+        problems.extend(load::remove(docker, tag).await);
+    }
+    problems
+}
