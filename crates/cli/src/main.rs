@@ -45,6 +45,11 @@ enum Command {
     /// Test edgeHub routes: would this message be routed?
     #[command(subcommand)]
     Route(commands::route::RouteCommand),
+    /// Print a deployment manifest (or a layered fragment) deploying the offer's module.
+    Manifest(commands::manifest::ManifestArgs),
+    /// Draft an offer.json from another tool's project.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     /// Print the JSON Schema of offer.json or of the report.
     Schema {
         #[arg(value_enum)]
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Explain { id } => commands::catalogue::explain(&id).map(|()| 0),
         Command::Route(commands::route::RouteCommand::Test(args)) => commands::route::run(args),
         Command::Schema { which } => commands::schema::run(which).map(|()| 0),
+        Command::Manifest(args) => commands::manifest::run(&args).map(|()| 0),
+        Command::Import(cmd) => commands::import::run(cmd).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

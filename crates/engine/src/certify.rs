@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::analyze::default_analyzers;
 use crate::analyze::malware::{MalwareAnalyzer, MalwareError, MalwareOptions};
+use crate::analyze::sdk::IdentifierAnalyzer;
 use crate::checks::{self, Context};
 use crate::facts::{ImageFacts, RuntimeFacts};
 use crate::image::layer::Progress;
@@ -61,6 +62,10 @@ pub fn certify(
     let engines = malware.engines();
     let mut analyzers = default_analyzers();
     analyzers.push(Box::new(malware));
+    // EC701: the module identifier comes from the offer, so it is not a default analyzer.
+    if let Some(identifier) = offer.identifier() {
+        analyzers.push(Box::new(IdentifierAnalyzer::new(&identifier)));
+    }
     let tmp = tempfile::Builder::new()
         .prefix("edgecert-")
         .tempdir()

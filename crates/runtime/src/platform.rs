@@ -171,27 +171,41 @@ fn restart_policy(plan: &Plan) -> RestartPolicyNameEnum {
         .unwrap_or(RestartPolicyNameEnum::NO)
 }
 
-/// The module name must not belong to a container we did not create.
+/// The module name must not belong to a container we did not create. One of another edgecert
+/// run (the same module checked concurrently on this engine) is waited for: that run removes
+/// it within its window and grace period.
 async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
-    let found = match cx.engine.docker.inspect_container(name, None).await {
-        Err(e) if is_not_found(&e) => return Ok(()),
-        // An invalid name is the module's problem; create says so.
-        Err(e) if status(&e) == Some(400) => return Ok(()),
-        Err(e) => return Err(format!("cannot look up container {name}: {}", message(&e))),
-        Ok(found) => found,
-    };
-    let owner = found
-        .config
-        .and_then(|c| c.labels)
-        .and_then(|l| l.get(RUN_LABEL).cloned());
-    let whose = match owner {
-        Some(run) => format!("left by edgecert run {run}"),
-        None => "not created by edgecert".to_owned(),
-    };
-    Err(format!(
-        "a container named {name} already exists ({whose}); edgecert removes only containers it \
-         created: remove or rename it (docker rm -f {name}) and run again"
-    ))
+    let patience = cx.window + observe::GRACE + Duration::from_secs(60);
+    let start = std::time::Instant::now();
+    loop {
+        let found = match cx.engine.docker.inspect_container(name, None).await {
+            Err(e) if is_not_found(&e) => return Ok(()),
+            // An invalid name is the module's problem; create says so.
+            Err(e) if status(&e) == Some(400) => return Ok(()),
+            Err(e) => return Err(format!("cannot look up container {name}: {}", message(&e))),
+            Ok(found) => found,
+        };
+        let owner = found
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|l| l.get(RUN_LABEL).cloned());
+        let whose = match owner {
+            Some(run) if start.elapsed() < patience => {
+                let _ = run;
+                cx.cancel.sleep(Duration::from_millis(500)).await?;
+                continue;
+            }
+            Some(run) => format!(
+                "of edgecert run {run}, still there after {} s",
+                patience.as_secs()
+            ),
+            None => "not created by edgecert".to_owned(),
+        };
+        return Err(format!(
+            "a container named {name} already exists ({whose}); edgecert removes only \
+             containers it created: remove or rename it (docker rm -f {name}) and run again"
+        ));
+    }
 }
 
 /// Creates the container: `Ok(Ok(id))`, or `Ok(Err(why))` when the engine refuses the

@@ -2,6 +2,8 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod import;
 pub mod init;
+pub mod manifest;
 pub mod route;
 pub mod schema;

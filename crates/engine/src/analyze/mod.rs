@@ -13,6 +13,7 @@
 pub mod header;
 pub mod inventory;
 pub mod malware;
+pub mod sdk;
 pub mod secrets;
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,11 @@ pub enum FileFact {
     Component(inventory::Component),
     /// `os-release`: the distribution packages come from (package URLs).
     OsRelease(inventory::OsRelease),
+    /// An Azure IoT SDK fingerprint (EC702): `c`, `csharp`, `python-v2`, `python-v1`, `node`,
+    /// `java`, and what revealed it.
+    Sdk { sdk: String, evidence: String },
+    /// The file contains the offer's module identifier (EC701).
+    Identifier { identifier: String },
 }
 
 /// The analyzers every run uses.
@@ -81,5 +87,6 @@ pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(header::HeaderAnalyzer),
         Box::new(secrets::SecretsAnalyzer),
         Box::new(inventory::InventoryAnalyzer),
+        Box::new(sdk::SdkAnalyzer::new()),
     ]
 }

@@ -10,6 +10,7 @@ mod ec102_default_tag;
 mod ec103_create_options;
 mod ec104_default_twin;
 mod ec105_default_routes;
+mod ec106_sdk_defaults;
 mod ec107_module_name;
 mod ec108_default_env;
 mod ec201_required_platforms;
@@ -22,11 +23,15 @@ mod ec303_constraints_declared;
 mod ec401_starts_with_defaults;
 mod ec402_stays_running;
 mod ec403_stops_gracefully;
+mod ec501_settings_documented;
+mod ec502_description_safe;
 mod ec503_listing_fields;
 mod ec601_version_tags;
 mod ec602_rolling_tags_consistent;
 mod ec603_exact_tag_immutable;
 mod ec604_default_tag_kind;
+mod ec701_sdk_identifier;
+mod ec702_sdk_detected;
 mod ec801_not_privileged;
 mod ec802_capabilities;
 mod ec803_host_namespaces;
@@ -175,6 +180,7 @@ pub fn all() -> &'static [Check] {
         ec103_create_options::CHECK,
         ec104_default_twin::CHECK,
         ec105_default_routes::CHECK,
+        ec106_sdk_defaults::CHECK,
         ec107_module_name::CHECK,
         ec108_default_env::CHECK,
         ec201_required_platforms::CHECK,
@@ -187,11 +193,15 @@ pub fn all() -> &'static [Check] {
         ec401_starts_with_defaults::CHECK,
         ec402_stays_running::CHECK,
         ec403_stops_gracefully::CHECK,
+        ec501_settings_documented::CHECK,
+        ec502_description_safe::CHECK,
         ec503_listing_fields::CHECK,
         ec601_version_tags::CHECK,
         ec602_rolling_tags_consistent::CHECK,
         ec603_exact_tag_immutable::CHECK,
         ec604_default_tag_kind::CHECK,
+        ec701_sdk_identifier::CHECK,
+        ec702_sdk_detected::CHECK,
         ec801_not_privileged::CHECK,
         ec802_capabilities::CHECK,
         ec803_host_namespaces::CHECK,
@@ -227,8 +237,8 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "EC101", "EC102", "EC103", "EC104", "EC105", "EC107", "EC108", "EC201", "EC202",
-                "EC203", "EC204", "EC301", "EC302", "EC303", "EC401", "EC402", "EC403", "EC503", "EC601", "EC602", "EC603", "EC604",
+                "EC101", "EC102", "EC103", "EC104", "EC105", "EC106", "EC107", "EC108", "EC201", "EC202",
+                "EC203", "EC204", "EC301", "EC302", "EC303", "EC401", "EC402", "EC403", "EC501", "EC502", "EC503", "EC601", "EC602", "EC603", "EC604", "EC701", "EC702",
                 "EC801", "EC802", "EC803", "EC804", "EC805", "EC806", "EC807", "EC808", "EC809", "EC810", "EC901",
                 "EC902", "EC903", "EC904", "EC905", "EC906"
             ]
