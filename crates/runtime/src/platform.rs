@@ -98,12 +98,18 @@ async fn steps(
     cx.cancel.check()?;
 
     let name = container_name(cx, pf);
-    name_is_free(cx, &name).await?;
-    let id = match create(cx, pf, &tag, &name).await? {
-        Ok(id) => id,
-        Err(why) => {
-            run.create_error = Some(why);
-            return Ok(());
+    let mut attempts = 0;
+    let id = loop {
+        name_is_free(cx, &name).await?;
+        match create(cx, pf, &tag, &name).await? {
+            Create::Created(id) => break id,
+            Create::Refused(why) => {
+                run.create_error = Some(why);
+                return Ok(());
+            }
+            // A concurrent run took the name between our look and our create.
+            Create::NameTaken(why) if attempts >= 3 => return Err(why),
+            Create::NameTaken(_) => attempts += 1,
         }
     };
     created.container = Some(id.clone());
@@ -190,8 +196,7 @@ async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
             .and_then(|c| c.labels)
             .and_then(|l| l.get(RUN_LABEL).cloned());
         let whose = match owner {
-            Some(run) if start.elapsed() < patience => {
-                let _ = run;
+            Some(_) if start.elapsed() < patience => {
                 cx.cancel.sleep(Duration::from_millis(500)).await?;
                 continue;
             }
@@ -208,14 +213,20 @@ async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
     }
 }
 
-/// Creates the container: `Ok(Ok(id))`, or `Ok(Err(why))` when the engine refuses the
-/// module's container (EC401 fails), or `Err` when something else is in the way.
+enum Create {
+    Created(String),
+    /// The engine refuses the module's container (EC401 fails).
+    Refused(String),
+    NameTaken(String),
+}
+
+/// Creates the container; `Err` when something other than the module is in the way.
 async fn create(
     cx: &RunContext<'_>,
     pf: &PlatformFacts,
     tag: &str,
     name: &str,
-) -> Result<Result<String, String>, String> {
+) -> Result<Create, String> {
     // A concurrent run may remove an idle network between our lookup and the create: retry once.
     for attempt in 0..2 {
         let network = if cx.plan.uses_default_network() {
@@ -234,28 +245,28 @@ async fn create(
         };
         let body: ContainerCreateBody = match container::body(cx.plan, &place) {
             Ok(b) => b,
-            Err(why) => return Ok(Err(why)),
+            Err(why) => return Ok(Create::Refused(why)),
         };
         let options = CreateContainerOptions {
             name: Some(name.to_owned()),
             platform,
         };
         match cx.engine.docker.create_container(Some(options), body).await {
-            Ok(r) => return Ok(Ok(r.id)),
+            Ok(r) => return Ok(Create::Created(r.id)),
             Err(e) if status(&e) == Some(409) => {
-                return Err(format!(
+                return Ok(Create::NameTaken(format!(
                     "a container named {name} appeared while we created ours: {}",
                     message(&e)
-                ));
+                )));
             }
             Err(e) if attempt == 0 && is_not_found(&e) && message(&e).contains("network") => {}
-            Err(e) => return Ok(Err(message(&e))),
+            Err(e) => return Ok(Create::Refused(message(&e))),
         }
     }
-    Ok(Err(format!(
+    Err(format!(
         "the {} network kept disappearing",
         container::NETWORK
-    )))
+    ))
 }
 
 async fn cleanup(cx: &RunContext<'_>, created: &Created) -> Vec<String> {

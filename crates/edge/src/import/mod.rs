@@ -19,6 +19,14 @@ use serde_json::{Map, Value, json};
 
 use crate::create_options;
 
+mod template;
+mod vars;
+
+use template::{agent_modules, module_dir};
+pub use template::{find_template, templates};
+pub use vars::{parse_dotenv, substitute};
+use vars::{placeholder_vars, substitute_value};
+
 /// Why a solution could not be imported; every variant names the file (and JSON path).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -108,158 +116,6 @@ fn shape(path: &Path, json_path: &str, message: impl Into<String>) -> ImportErro
         json_path: json_path.to_owned(),
         message: message.into(),
     }
-}
-
-/// `.env` as iotedgedev (python-dotenv) reads it: `KEY=VALUE` lines, `#` comments, optional
-/// `export `, values optionally in matching quotes.
-pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
-    let mut vars = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        let v = [('"', '"'), ('\'', '\'')]
-            .iter()
-            .find_map(|(a, b)| {
-                v.strip_prefix(*a)
-                    .and_then(|s| s.strip_suffix(*b))
-                    .filter(|_| v.len() >= 2)
-            })
-            .unwrap_or(v);
-        vars.insert(k.trim().to_owned(), v.to_owned());
-    }
-    vars
-}
-
-/// Replaces every `${VAR}` defined in `vars`; others stay as written.
-pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) if vars.contains_key(&after[..end]) => {
-                out.push_str(&vars[&after[..end]]);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str("${");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn substitute_value(v: &Value, vars: &BTreeMap<String, String>) -> Value {
-    match v {
-        Value::String(s) => Value::String(substitute(s, vars)),
-        Value::Array(a) => Value::Array(a.iter().map(|x| substitute_value(x, vars)).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), substitute_value(x, vars)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// The solution's deployment templates in the order they are tried: `deployment.template.json`,
-/// the other `deployment*.template.json` (the first of them is iotedgedev's pick when there is
-/// no `deployment.template.json`), then any other `*.template.json`, each group in name order.
-pub fn templates(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let mut found: Vec<(u8, PathBuf)> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?;
-            let rank = match name {
-                "deployment.template.json" => 0,
-                n if n.starts_with("deployment") && n.ends_with(".template.json") => 1,
-                n if n.ends_with(".template.json") => 2,
-                _ => return None,
-            };
-            Some((rank, p))
-        })
-        .collect();
-    found.sort();
-    if found.is_empty() {
-        return Err(ImportError::NoTemplate {
-            dir: dir.display().to_string(),
-        });
-    }
-    Ok(found.into_iter().map(|(_, p)| p).collect())
-}
-
-/// The template iotedgedev would pick (the first of [`templates`]).
-pub fn find_template(dir: &Path) -> Result<PathBuf, ImportError> {
-    let mut all = templates(dir)?;
-    Ok(all.swap_remove(0))
-}
-
-/// The module source folder an image placeholder points at: `${MODULES.<folder>[.<platform>]}`
-/// (under `<solution>/modules`) or `${MODULEDIR<path>[.<platform>]}` (relative to the template).
-fn module_dir(image: &str, solution: &Path, template_dir: &Path) -> Option<PathBuf> {
-    let inner = image.trim().strip_prefix("${")?.strip_suffix('}')?;
-    if let Some(rest) = inner.strip_prefix("MODULES.") {
-        let folder = rest.split('.').next()?;
-        // iotedgedev's MODULES_PATH defaults to `modules`; some solutions keep the template
-        // inside that folder, next to the modules.
-        let standard = solution.join("modules").join(folder);
-        let beside = template_dir.join(folder);
-        return Some(if !standard.is_dir() && beside.is_dir() {
-            beside
-        } else {
-            standard
-        });
-    }
-    let rest = inner.strip_prefix("MODULEDIR<")?;
-    let (path, _) = rest.split_once('>')?;
-    Some(template_dir.join(path))
-}
-
-/// `$edgeAgent`'s modules, from a full or a layered template, as (name, JSON path, entry).
-fn agent_modules(template: &Value) -> Vec<(String, String, &Value)> {
-    let Some(agent) = template.pointer("/modulesContent/$edgeAgent") else {
-        return Vec::new();
-    };
-    if let Some(Value::Object(modules)) = agent.pointer("/properties.desired/modules") {
-        return modules
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    format!("modulesContent.$edgeAgent['properties.desired'].modules.{k}"),
-                    v,
-                )
-            })
-            .collect();
-    }
-    agent
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| {
-            let name = k.strip_prefix("properties.desired.modules.")?;
-            Some((
-                name.to_owned(),
-                format!("modulesContent.$edgeAgent['{k}']"),
-                v,
-            ))
-        })
-        .collect()
 }
 
 impl Solution {
@@ -363,38 +219,6 @@ pub fn tags_for(version: &str) -> Vec<String> {
         tags.push(format!("{}.{}", parts[0], parts[1]));
     }
     tags
-}
-
-/// Unresolved `${VAR}` in the repository becomes the `<VAR>` placeholder.
-fn placeholder_vars(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) => {
-                let name: String = after[..end]
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_uppercase()
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                out.push_str(&format!("<{name}>"));
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str("${");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The createOptions of a template module's settings: the object, or the (unchunked) string,
