@@ -86,6 +86,7 @@ fn good_module_passes_with_every_check_once_in_catalogue_order() {
             "engines",
             "checks",
             "review",
+            "sbom",
             "durationMs"
         ]
     );

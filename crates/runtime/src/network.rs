@@ -4,10 +4,12 @@
 //!
 //! Concurrent runs (parallel tests, two partners' CI jobs on one engine) share it: removal is
 //! "any idle `azure-iot-edge` that edgecert created", so the last run out removes it, whoever
-//! created it; a run that attached in between makes removal fail harmlessly. Moby 20.10 allows
-//! two networks of one name (the API no longer has `CheckDuplicate`), so after creating we
-//! look again and every racer keeps the oldest, removing its own duplicate; containers join
-//! by network id, never by the then-ambiguous name.
+//! created it. Moby 20.10 allows two networks of one name (the API no longer has
+//! `CheckDuplicate`) and then refuses to start containers on the "ambiguous" name, and it lets
+//! a network go while a created container still waits to start on it. So runs on this host
+//! take a file lock (`HostLock`) around ensure+create+start and around release; for runs on
+//! other hosts sharing a remote engine, ensure keeps the oldest of duplicates and create
+//! retries once if the network vanished.
 
 use std::collections::HashMap;
 
@@ -65,6 +67,7 @@ pub async fn ensure(docker: &Docker, run_id: &str) -> Result<String, String> {
 /// Removes every idle `azure-iot-edge` network edgecert created. Best effort: a network still
 /// in use by another run stays for that run to remove.
 pub async fn release(docker: &Docker) -> Vec<String> {
+    let _lock = HostLock::take(true).await;
     let mut problems = Vec::new();
     let found = match same_name(docker).await {
         Ok(f) => f,
@@ -84,4 +87,35 @@ pub async fn release(docker: &Docker) -> Vec<String> {
         }
     }
     problems
+}
+
+/// An exclusive `flock` on `$TMPDIR/edgecert-azure-iot-edge.lock`, shared by every edgecert
+/// process on this host; released when dropped. Best effort: without a usable lock file the
+/// run goes on unlocked.
+pub struct HostLock(Option<std::fs::File>);
+
+impl HostLock {
+    /// Takes the lock when `needed`; waits for other runs' short critical sections.
+    pub async fn take(needed: bool) -> HostLock {
+        if !needed {
+            return HostLock(None);
+        }
+        let file = tokio::task::spawn_blocking(|| {
+            let path = std::env::temp_dir().join("edgecert-azure-iot-edge.lock");
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .or_else(|_| std::fs::File::open(&path))
+                .ok()?;
+            file.lock().ok()?;
+            Some(file)
+        })
+        .await
+        .ok()
+        .flatten();
+        HostLock(file)
+    }
 }

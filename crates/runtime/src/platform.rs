@@ -8,7 +8,7 @@
 //! holds the name, Ctrl-C) is the platform's `error`, and its checks say `error`, never `pass`.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, RestartPolicyNameEnum};
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
@@ -98,18 +98,21 @@ async fn steps(
     cx.cancel.check()?;
 
     let name = container_name(cx, pf);
-    let mut attempts = 0;
-    let id = loop {
-        name_is_free(cx, &name).await?;
+    let since = Instant::now();
+    let (id, network_lock) = loop {
+        name_is_free(cx, &name, since).await?;
+        // Another edgecert run on this host must not remove or duplicate the network between
+        // our create and our start (Moby attaches by name at start: a duplicate is "ambiguous").
+        let lock = network::HostLock::take(cx.plan.uses_default_network()).await;
         match create(cx, pf, &tag, &name).await? {
-            Create::Created(id) => break id,
+            Create::Created(id) => break (id, lock),
             Create::Refused(why) => {
                 run.create_error = Some(why);
                 return Ok(());
             }
             // A concurrent run took the name between our look and our create.
-            Create::NameTaken(why) if attempts >= 3 => return Err(why),
-            Create::NameTaken(_) => attempts += 1,
+            Create::NameTaken(why) if since.elapsed() > patience(cx) => return Err(why),
+            Create::NameTaken(_) => cx.cancel.sleep(Duration::from_millis(200)).await?,
         }
     };
     created.container = Some(id.clone());
@@ -117,7 +120,9 @@ async fn steps(
     run.states.push("created".to_owned());
     cx.cancel.check()?;
 
-    if let Err(e) = docker.start_container(&id, None).await {
+    let start = docker.start_container(&id, None).await;
+    drop(network_lock);
+    if let Err(e) = start {
         run.create_error = Some(format!(
             "created, but the engine could not start it: {}",
             message(&e)
@@ -177,12 +182,16 @@ fn restart_policy(plan: &Plan) -> RestartPolicyNameEnum {
         .unwrap_or(RestartPolicyNameEnum::NO)
 }
 
+/// How long we wait for another edgecert run to release the container name: its window, its
+/// grace period and a minute for loading and cleaning up.
+fn patience(cx: &RunContext<'_>) -> Duration {
+    cx.window + observe::GRACE + Duration::from_secs(60)
+}
+
 /// The module name must not belong to a container we did not create. One of another edgecert
 /// run (the same module checked concurrently on this engine) is waited for: that run removes
 /// it within its window and grace period.
-async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
-    let patience = cx.window + observe::GRACE + Duration::from_secs(60);
-    let start = std::time::Instant::now();
+async fn name_is_free(cx: &RunContext<'_>, name: &str, since: Instant) -> Result<(), String> {
     loop {
         let found = match cx.engine.docker.inspect_container(name, None).await {
             Err(e) if is_not_found(&e) => return Ok(()),
@@ -196,13 +205,13 @@ async fn name_is_free(cx: &RunContext<'_>, name: &str) -> Result<(), String> {
             .and_then(|c| c.labels)
             .and_then(|l| l.get(RUN_LABEL).cloned());
         let whose = match owner {
-            Some(_) if start.elapsed() < patience => {
+            Some(_) if since.elapsed() < patience(cx) => {
                 cx.cancel.sleep(Duration::from_millis(500)).await?;
                 continue;
             }
             Some(run) => format!(
                 "of edgecert run {run}, still there after {} s",
-                patience.as_secs()
+                patience(cx).as_secs()
             ),
             None => "not created by edgecert".to_owned(),
         };

@@ -12,6 +12,7 @@
 //! characters and the length, or a PEM label). Configs (env, labels, history) are scanned with
 //! the same rules through [`find_secrets`].
 
+mod azure;
 pub mod rules;
 
 use std::sync::OnceLock;

@@ -26,6 +26,8 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use super::azure;
+
 /// Bytes before a keyword a rule may look at (PEM `-----BEGIN RSA `, connection-string keys).
 pub const BACK: usize = 256;
 /// Bytes after a keyword's start a rule may look at (long SAS tokens, AWS key pairs).
@@ -155,9 +157,9 @@ pub struct Hit {
 pub fn verify(rule: Rule, win: &[u8], at: usize, kw: usize) -> Option<Hit> {
     let after = at + kw;
     match rule {
-        Rule::SharedAccessKey => shared_access_key(win, at, after),
-        Rule::SasToken => sas_token(win, after),
-        Rule::StorageSas => storage_sas(win, at, after),
+        Rule::SharedAccessKey => azure::shared_access_key(win, at, after),
+        Rule::SasToken => azure::sas_token(win, after),
+        Rule::StorageSas => azure::storage_sas(win, at, after),
         Rule::Pem => pem(win, at, after),
         Rule::AwsKeyId => aws_key_id(win, at),
         Rule::AwsSecret => aws_secret(win, after),
@@ -175,7 +177,7 @@ pub fn verify(rule: Rule, win: &[u8], at: usize, kw: usize) -> Option<Hit> {
             24..=247,
         ),
         Rule::GitLab => prefixed(win, at, after, SecretKind::GitLabToken, is_url64, 20..=64),
-        Rule::AccountKey => account_key(win, after),
+        Rule::AccountKey => azure::account_key(win, after),
     }
 }
 
@@ -185,7 +187,7 @@ fn is_alnum(c: u8) -> bool {
 fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
-fn is_b64(c: u8) -> bool {
+pub(super) fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
 }
 /// base64url and the token alphabets that use `-` and `_`.
@@ -193,18 +195,18 @@ fn is_url64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
 }
 /// Ends a token: whitespace, quotes, NUL, angle brackets.
-fn is_delimiter(c: u8) -> bool {
+pub(super) fn is_delimiter(c: u8) -> bool {
     c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | 0 | b'<' | b'>')
 }
 
 /// End of the run of `ok` bytes starting at `from`.
-fn run_end(win: &[u8], from: usize, ok: impl Fn(u8) -> bool) -> usize {
+pub(super) fn run_end(win: &[u8], from: usize, ok: impl Fn(u8) -> bool) -> usize {
     let from = from.min(win.len());
     from + win[from..].iter().take_while(|&&c| ok(c)).count()
 }
 
 /// The token around `at`: bytes between delimiters, within the window.
-fn token(win: &[u8], at: usize) -> &[u8] {
+pub(super) fn token(win: &[u8], at: usize) -> &[u8] {
     let at = at.min(win.len());
     let start = at
         - win[..at]
@@ -221,7 +223,7 @@ fn word_start(win: &[u8], at: usize) -> bool {
     at == 0 || win.get(at - 1).is_none_or(|c| !c.is_ascii_alphanumeric())
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -272,17 +274,17 @@ fn has_run(v: &[u8], n: usize) -> bool {
 }
 
 /// The placeholder rules of the module docs.
-fn plausible(v: &[u8], min_entropy: f64) -> bool {
+pub(super) fn plausible(v: &[u8], min_entropy: f64) -> bool {
     !has_run(v, 6) && !has_fake_word(v) && entropy(v) >= min_entropy
 }
 
-fn hint(v: &[u8]) -> String {
+pub(super) fn hint(v: &[u8]) -> String {
     let head: String = v.iter().take(4).map(|&c| c as char).collect();
     format!("{head}… ({} chars)", v.len())
 }
 
 /// Decoded length of canonical standard base64, if it is that.
-fn base64_len(v: &[u8]) -> Option<usize> {
+pub(super) fn base64_len(v: &[u8]) -> Option<usize> {
     base64::engine::general_purpose::STANDARD
         .decode(v)
         .ok()
@@ -290,103 +292,10 @@ fn base64_len(v: &[u8]) -> Option<usize> {
 }
 
 /// The base64 value at `from`, with up to two `=` of padding.
-fn base64_value(win: &[u8], from: usize) -> (usize, usize) {
+pub(super) fn base64_value(win: &[u8], from: usize) -> (usize, usize) {
     let body = run_end(win, from, is_b64);
     let padded = run_end(win, body, |c| c == b'=').min(body + 2);
     (body, padded)
-}
-
-fn shared_access_key(win: &[u8], at: usize, from: usize) -> Option<Hit> {
-    let (body, end) = base64_value(win, from);
-    let value = &win[from..end];
-    if !(16..=128).contains(&base64_len(value)?) || !plausible(&win[from..body], 3.5) {
-        return None;
-    }
-    let context = token(win, at);
-    let kind = if contains(context, b"DeviceId=") {
-        SecretKind::IotHubDeviceConnectionString
-    } else if contains(context, b"Endpoint=sb://") {
-        SecretKind::ServiceBusConnectionString
-    } else if contains(context, b"HostName=") {
-        SecretKind::IotHubConnectionString
-    } else {
-        SecretKind::SharedAccessKey
-    };
-    Some(Hit {
-        kind,
-        start: from,
-        hint: hint(value),
-    })
-}
-
-/// Percent-decodes a URL component (invalid escapes stay as they are).
-fn url_decode(v: &[u8]) -> Vec<u8> {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        let escaped = (v[i] == b'%')
-            .then(|| Some((hex(*v.get(i + 1)?)? << 4) | hex(*v.get(i + 2)?)?))
-            .flatten();
-        match escaped {
-            Some(c) => {
-                out.push(c);
-                i += 3;
-            }
-            None => {
-                out.push(v[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// A SAS `sig` value at `from` (up to `&`, `;`, `,` or a delimiter): URL-encoded base64 of an
-/// HMAC (≥ 16 bytes).
-fn sas_signature(win: &[u8], from: usize, kind: SecretKind) -> Option<Hit> {
-    let end = run_end(win, from, |c| {
-        !is_delimiter(c) && !matches!(c, b'&' | b';' | b',')
-    });
-    let raw = &win[from..end];
-    if raw.len() > 200 || !raw.iter().all(|&c| is_b64(c) || c == b'%' || c == b'=') {
-        return None;
-    }
-    let sig = url_decode(raw);
-    let unpadded: Vec<u8> = sig.iter().copied().filter(|&c| c != b'=').collect();
-    if base64_len(&sig)? < 16 || !plausible(&unpadded, 3.5) {
-        return None;
-    }
-    Some(Hit {
-        kind,
-        start: from,
-        hint: hint(raw),
-    })
-}
-
-fn sas_token(win: &[u8], from: usize) -> Option<Hit> {
-    let end = run_end(win, from, |c| !is_delimiter(c) && c != b';' && c != b',');
-    let params = &win[from..end];
-    let has_resource = params
-        .split(|&c| c == b'&')
-        .any(|p| p.len() > 3 && p.starts_with(b"sr="));
-    let mut offset = from;
-    for p in params.split(|&c| c == b'&') {
-        if has_resource && p.starts_with(b"sig=") {
-            return sas_signature(win, offset + 4, SecretKind::SasToken);
-        }
-        offset += p.len() + 1;
-    }
-    None
-}
-
-fn storage_sas(win: &[u8], at: usize, from: usize) -> Option<Hit> {
-    let query = token(win, at);
-    // A SAS token in `SharedAccessSignature sr=…&sig=` is the SasToken rule's.
-    if !contains(query, b"sv=") || contains(query, b"SharedAccessSignature") {
-        return None;
-    }
-    sas_signature(win, from, SecretKind::StorageSasToken)
 }
 
 const PEM_LABELS: &[&str] = &["", "RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED "];
@@ -568,19 +477,6 @@ fn slack_webhook(win: &[u8], from: usize) -> Option<Hit> {
     })
 }
 
-fn account_key(win: &[u8], from: usize) -> Option<Hit> {
-    let (body, end) = base64_value(win, from);
-    let value = &win[from..end];
-    if value.len() != 88 || base64_len(value)? != 64 || !plausible(&win[from..body], 4.0) {
-        return None;
-    }
-    Some(Hit {
-        kind: SecretKind::StorageAccountKey,
-        start: from,
-        hint: hint(value),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,7 +498,6 @@ mod tests {
         let w = b"x=\"HostName=h;DeviceId=d;SharedAccessKey=k\" y";
         assert_eq!(token(w, 20), &w[3..42]);
         assert!(word_start(b" ghp_", 1) && !word_start(b"aghp_", 1) && word_start(b"ghp_", 0));
-        assert_eq!(url_decode(b"a%2Bb%2f%3D%zz"), b"a+b/=%zz");
     }
 
     #[test]
