@@ -40,7 +40,14 @@ fn good_module_passes_with_every_check_once_in_catalogue_order() {
         &image,
         "--format",
         "json",
+        // The real ingestion test on Moby (amd64 native, arm/v7 under qemu), short window.
+        "--run-window",
+        "3",
     ]);
+    if r.code == 3 && std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1") {
+        eprintln!("skipping: no Moby engine here (scripts/setup.sh starts dockerd)");
+        return;
+    }
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["verdict"], "pass");
@@ -87,6 +94,7 @@ fn good_module_passes_with_every_check_once_in_catalogue_order() {
             "checks",
             "review",
             "sbom",
+            "ingestion",
             "durationMs"
         ]
     );
@@ -104,6 +112,7 @@ fn partner_mistakes_are_findings_with_exit_1() {
     let image = format!("oci:{}", layout.display());
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -140,6 +149,7 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
     edit_offer(&offer, |v| v["defaults"]["twinn"] = json!({}));
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -156,6 +166,7 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
     std::fs::write(&offer, "{ \"name\": ").unwrap();
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -169,6 +180,7 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
     );
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         "/nonexistent/offer.json",
         "--image",
@@ -177,6 +189,7 @@ fn unreadable_offers_stop_with_exit_2_and_a_json_path() {
     assert_eq!(r.code, 2);
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -191,6 +204,7 @@ fn missing_image_source_is_exit_2_not_a_finding() {
     let (offer, _) = example(dir.path());
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -200,6 +214,7 @@ fn missing_image_source_is_exit_2_not_a_finding() {
     assert!(r.stderr.contains("is not a directory"), "{}", r.stderr);
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -220,6 +235,7 @@ fn sarif_and_junit_outputs() {
     let sarif_path = dir.path().join("r.sarif");
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -247,6 +263,7 @@ fn sarif_and_junit_outputs() {
     );
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         offer.to_str().unwrap(),
         "--image",
@@ -278,11 +295,12 @@ fn policy_and_severity_overrides() {
     });
     let image = format!("oci:{}", layout.display());
     let o = offer.to_str().unwrap();
-    assert_eq!(run(&["check", "--offer", o, "--image", &image]).code, 1);
+    assert_eq!(run(&["check", "--offer", o, "--image", &image, "--no-run"]).code, 1);
     let r = run(&[
-        "check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json",
+        "check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json", "--no-run",
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Nothing blocking fails any more; the ingestion test was not run: incomplete.
+    assert_eq!(r.code, 3, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let ec901 = v["checks"]
         .as_array()
@@ -302,6 +320,7 @@ fn policy_and_severity_overrides() {
     .unwrap();
     let r = run(&[
         "check",
+        "--no-run",
         "--offer",
         o,
         "--image",
@@ -311,7 +330,7 @@ fn policy_and_severity_overrides() {
         "--format",
         "json",
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["policy"], json!({"id": "contoso-ci", "version": "7"}));
     let r = run(&["check", "--offer", o, "--image", &image, "--deny", "EC999"]);

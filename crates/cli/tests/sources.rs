@@ -47,7 +47,7 @@ fn same_report_through_oci_layouts_and_a_registry() {
     let (offer, layout) = example(dir.path());
     let offer = offer.to_str().unwrap();
     let (code, oci) = check_json(offer, &format!("oci:{}", layout.display()), &[]);
-    assert_eq!(code, 0, "{oci}");
+    assert_eq!(code, 3, "everything passes but the ingestion test, not run: {oci}");
     let reference = normalized(&oci);
     assert!(
         reference["image"]["digest"]
@@ -147,7 +147,7 @@ fn same_report_through_oci_layouts_and_a_registry() {
             &format!("docker://{repo}"),
         ],
     );
-    assert_eq!(code, 0);
+    assert_eq!(code, 3);
     let v: Value = serde_json::from_str(&published).unwrap();
     let ec603 = v["checks"]
         .as_array()

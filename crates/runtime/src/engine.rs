@@ -13,6 +13,9 @@ use bollard::Docker;
 /// minutes, far too long for a `DOCKER_HOST` pointing at nothing).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Per request, once connected.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub docker: Docker,
@@ -58,7 +61,9 @@ pub async fn connect() -> Result<Engine, String> {
         .clone()
         .unwrap_or_else(|| go_arch(info.architecture.as_deref().unwrap_or_default()).to_owned());
     Ok(Engine {
-        docker,
+        // Loading a large image, or a stats stream over a long window, outlasts bollard's
+        // 2-minute request timeout; the window and our own waits bound everything else.
+        docker: docker.with_timeout(REQUEST_TIMEOUT),
         description: format!(
             "Moby {}",
             version.version.as_deref().unwrap_or("(unknown version)")

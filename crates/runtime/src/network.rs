@@ -92,13 +92,15 @@ pub async fn release(docker: &Docker) -> Vec<String> {
 /// An exclusive `flock` on `$TMPDIR/edgecert-azure-iot-edge.lock`, shared by every edgecert
 /// process on this host; released when dropped. Best effort: without a usable lock file the
 /// run goes on unlocked.
-pub struct HostLock(Option<std::fs::File>);
+pub struct HostLock {
+    _held: Option<std::fs::File>,
+}
 
 impl HostLock {
     /// Takes the lock when `needed`; waits for other runs' short critical sections.
     pub async fn take(needed: bool) -> HostLock {
         if !needed {
-            return HostLock(None);
+            return HostLock { _held: None };
         }
         let file = tokio::task::spawn_blocking(|| {
             let path = std::env::temp_dir().join("edgecert-azure-iot-edge.lock");
@@ -116,6 +118,6 @@ impl HostLock {
         .await
         .ok()
         .flatten();
-        HostLock(file)
+        HostLock { _held: file }
     }
 }
