@@ -295,9 +295,13 @@ fn policy_and_severity_overrides() {
     });
     let image = format!("oci:{}", layout.display());
     let o = offer.to_str().unwrap();
-    assert_eq!(run(&["check", "--offer", o, "--image", &image, "--no-run"]).code, 1);
+    assert_eq!(
+        run(&["check", "--offer", o, "--image", &image, "--no-run"]).code,
+        1
+    );
     let r = run(&[
-        "check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json", "--no-run",
+        "check", "--offer", o, "--image", &image, "--allow", "ec901", "--format", "json",
+        "--no-run",
     ]);
     // Nothing blocking fails any more; the ingestion test was not run: incomplete.
     assert_eq!(r.code, 3, "{}", r.stderr);

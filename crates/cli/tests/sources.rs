@@ -47,7 +47,10 @@ fn same_report_through_oci_layouts_and_a_registry() {
     let (offer, layout) = example(dir.path());
     let offer = offer.to_str().unwrap();
     let (code, oci) = check_json(offer, &format!("oci:{}", layout.display()), &[]);
-    assert_eq!(code, 3, "everything passes but the ingestion test, not run: {oci}");
+    assert_eq!(
+        code, 3,
+        "everything passes but the ingestion test, not run: {oci}"
+    );
     let reference = normalized(&oci);
     assert!(
         reference["image"]["digest"]

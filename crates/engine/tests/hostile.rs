@@ -125,8 +125,12 @@ fn entry_written_through_an_escaping_symlink_of_a_lower_layer() {
     let evil = unique("lower-symlink");
     let img = single(
         vec![
-            Layer::new().symlink("/a", "../../..").symlink("/b", "../.."),
-            Layer::new().raw(format!("a/{evil}"), b'0', "", "pwned\n").whiteout("/b"),
+            Layer::new()
+                .symlink("/a", "../../..")
+                .symlink("/b", "../.."),
+            Layer::new()
+                .raw(format!("a/{evil}"), b'0', "", "pwned\n")
+                .whiteout("/b"),
             Layer::new().file("/b/ok", "ok\n", 0o644),
         ],
         Compression::Gzip,

@@ -67,7 +67,10 @@ pub enum FileFact {
     /// A malware engine detected something (EC807).
     Malware(malware::Detection),
     /// An engine could not look at (part of) the file: size limits, clamd errors.
-    Unscanned { engine: String, reason: String },
+    Unscanned {
+        engine: String,
+        reason: String,
+    },
     /// A secret (EC806): kind, offset and a redacted hint, never the secret.
     Secret(secrets::SecretFact),
     /// A third-party component this file declares (EC903, SBOM).
@@ -76,9 +79,14 @@ pub enum FileFact {
     OsRelease(inventory::OsRelease),
     /// An Azure IoT SDK fingerprint (EC702): `c`, `csharp`, `python-v2`, `python-v1`, `node`,
     /// `java`, and what revealed it.
-    Sdk { sdk: String, evidence: String },
+    Sdk {
+        sdk: String,
+        evidence: String,
+    },
     /// The file contains the offer's module identifier (EC701).
-    Identifier { identifier: String },
+    Identifier {
+        identifier: String,
+    },
 }
 
 /// The analyzers every run uses.

@@ -58,7 +58,11 @@ impl<F: Files> Layout<F> {
                 Ok(i) => Ok(i),
             },
         };
-        let layout = Layout { files, reference, index };
+        let layout = Layout {
+            files,
+            reference,
+            index,
+        };
         if layout.index.is_ok() {
             layout.entry()?;
         }
@@ -66,7 +70,10 @@ impl<F: Files> Layout<F> {
     }
 
     fn manifests(&self) -> &[RawDescriptor] {
-        self.index.as_ref().map(|i| i.manifests.as_slice()).unwrap_or(&[])
+        self.index
+            .as_ref()
+            .map(|i| i.manifests.as_slice())
+            .unwrap_or(&[])
     }
 
     fn entry(&self) -> Result<&RawDescriptor, StoreError> {
@@ -75,11 +82,13 @@ impl<F: Files> Layout<F> {
         }
         match &self.reference {
             None => Ok(&self.manifests()[0]),
-            Some(r) => self.manifests()
+            Some(r) => self
+                .manifests()
                 .iter()
                 .find(|d| d.annotations.get(REF_NAME) == Some(r))
                 .ok_or_else(|| {
-                    let known: Vec<&str> = self.manifests()
+                    let known: Vec<&str> = self
+                        .manifests()
                         .iter()
                         .filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str))
                         .collect();
@@ -142,7 +151,8 @@ impl<F: Files> Store for Layout<F> {
     fn tags(&self, tags: &[String]) -> Result<TagMap, StoreError> {
         let mut map = BTreeMap::new();
         for tag in tags {
-            let found = self.manifests()
+            let found = self
+                .manifests()
                 .iter()
                 .find(|d| d.annotations.get(REF_NAME) == Some(tag))
                 .and_then(|d| d.digest.parse().ok());

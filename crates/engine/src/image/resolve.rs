@@ -73,7 +73,11 @@ pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
     let mut out = Resolved::default();
     let root = match store.root() {
         Ok(root) => root,
-        Err(e @ (StoreError::TooLarge { .. } | StoreError::Missing { .. } | StoreError::Malformed(_))) => {
+        Err(
+            e @ (StoreError::TooLarge { .. }
+            | StoreError::Missing { .. }
+            | StoreError::Malformed(_)),
+        ) => {
             out.problems
                 .push(problem(e.to_string(), "root manifest", None));
             return Ok(out);

@@ -97,7 +97,9 @@ pub fn scan(
             .collect();
         let complete =
             plan.sound && layers.len() == plan.layers.len() && layers.iter().all(|l| l.complete);
-        facts.problems.extend(escapes_across_layers(&layers, &platform));
+        facts
+            .problems
+            .extend(escapes_across_layers(&layers, &platform));
         let fs = MergedFs::from_layers(layers.iter().map(|l| l.as_ref()));
         let summaries = layers
             .iter()
