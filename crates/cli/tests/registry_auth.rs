@@ -92,6 +92,9 @@ fn basic_auth_from_docker_config() {
         "--tls-verify=false",
         "--format",
         "json",
+        // A pulled image really runs too (layers kept from the one download), briefly.
+        "--run-window",
+        "3",
     ];
 
     let no_creds = dir.path().join("empty-docker-config");
