@@ -18,7 +18,7 @@
 //! Bound caches, buffers and heap sizes (for JVM and .NET modules set the heap limit from the
 //! container limit), or declare `device.minMemoryMiB` in the offer.
 
-use super::ec401_starts_with_defaults::{outcome, runs};
+use super::ec401_starts_with_defaults::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -39,22 +39,8 @@ fn mib(bytes: u64) -> String {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let runs = match runs(cx) {
-        Ok(r) => r,
-        Err(outcome) => return outcome,
-    };
-    let mut fails = Vec::new();
-    let mut errors = Vec::new();
-    let mut peaks = Vec::new();
-    let mut limits = Vec::new();
-    for (platform, run) in runs {
-        let r = match run {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
+    let mut limits: Vec<String> = Vec::new();
+    let judged = judge(cx, |platform, r| {
         let limit = mib(r.memory_limit_bytes);
         if !limits.contains(&limit) {
             limits.push(limit.clone());
@@ -64,27 +50,30 @@ fn run(cx: &Context<'_>) -> Outcome {
             let seen = peak
                 .map(|p| format!("peak seen {p}"))
                 .unwrap_or_else(|| "killed before the first memory sample".to_owned());
-            fails.push(
+            Judgement::Fail(
                 Finding::new(format!(
                     "OOM-killed under a memory limit of {limit} ({seen})"
                 ))
                 .on(platform)
                 .help(CHECK.fix_hint()),
-            );
+            )
         } else if !r.started {
-            errors.push(Finding::new("not measured: it did not run (see EC401)").on(platform));
+            Judgement::Error(Finding::new("not measured: it did not run (see EC401)").on(platform))
         } else {
-            peaks.push(format!(
+            Judgement::Pass(Some(format!(
                 "{platform} {}",
                 peak.unwrap_or_else(|| "not measured".to_owned())
-            ));
+            )))
         }
+    });
+    match judged {
+        Ok(j) => outcome(
+            format!("peak {} (limit {})", j.passed.join(", "), limits.join(", ")),
+            j.fails,
+            j.errors,
+        ),
+        Err(o) => o,
     }
-    outcome(
-        format!("peak {} (limit {})", peaks.join(", "), limits.join(", ")),
-        fails,
-        errors,
-    )
 }
 
 #[cfg(test)]

@@ -36,47 +36,46 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let runs = match runs(cx) {
-        Ok(r) => r,
-        Err(outcome) => return outcome,
-    };
-    let mut fails = Vec::new();
-    let mut errors = Vec::new();
-    let mut started = Vec::new();
-    for (platform, run) in runs {
-        let r = match run {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
+    let judged = judge(cx, |platform, r| {
         let why = r
             .create_error
             .as_deref()
             .unwrap_or("it never reached running");
-        let message = if !r.created {
-            format!("the container could not be created: {why}")
+        if !r.created {
+            Judgement::Fail(
+                Finding::new(format!("the container could not be created: {why}"))
+                    .on(platform)
+                    .help(CHECK.fix_hint()),
+            )
         } else if !r.started {
-            format!(
-                "the container did not start: {why}{}",
-                log_tail(&r.log_tail)
+            Judgement::Fail(
+                Finding::new(format!(
+                    "the container did not start: {why}{}",
+                    log_tail(&r.log_tail)
+                ))
+                .on(platform)
+                .help(CHECK.fix_hint()),
             )
         } else {
-            started.push(platform.to_string());
-            continue;
-        };
-        fails.push(Finding::new(message).on(platform).help(CHECK.fix_hint()));
+            Judgement::Pass(Some(platform.to_string()))
+        }
+    });
+    match judged {
+        Ok(j) => outcome(
+            format!("running on {}", j.passed.join(", ")),
+            j.fails,
+            j.errors,
+        ),
+        Err(o) => o,
     }
-    outcome(format!("running on {}", started.join(", ")), fails, errors)
 }
 
 /// One platform of the image with its run, or the error finding saying why there is none.
-pub(super) type Judged<'a> = (&'a Platform, Result<&'a PlatformRun, Finding>);
+pub(super) type PlatformWithRun<'a> = (&'a Platform, Result<&'a PlatformRun, Finding>);
 
 /// The platforms to judge, or the whole outcome when nothing can be judged (`--no-run`, no
 /// engine, unreadable image). Shared by the runtime checks (EC302, EC401–EC403).
-pub(super) fn runs<'a>(cx: &Context<'a>) -> Result<Vec<Judged<'a>>, Outcome> {
+pub(super) fn runs<'a>(cx: &Context<'a>) -> Result<Vec<PlatformWithRun<'a>>, Outcome> {
     let Some(rt) = cx.runtime else {
         return Err(Outcome::skip("not run (--no-run)"));
     };
@@ -105,6 +104,40 @@ pub(super) fn runs<'a>(cx: &Context<'a>) -> Result<Vec<Judged<'a>>, Outcome> {
             (p, run)
         })
         .collect())
+}
+
+/// What one platform's run says for a check.
+pub(super) enum Judgement {
+    /// It holds; the text (if any) goes into the summary.
+    Pass(Option<String>),
+    Fail(Finding),
+    /// It could not be judged for this platform.
+    Error(Finding),
+}
+
+/// The per-platform results of a runtime check, gathered.
+#[derive(Default)]
+pub(super) struct Judged {
+    pub passed: Vec<String>,
+    pub fails: Vec<Finding>,
+    pub errors: Vec<Finding>,
+}
+
+/// Judges every platform's run with `each`; `Err` is the whole outcome when nothing can be
+/// judged (see `runs`). The loop every runtime check shares.
+pub(super) fn judge(
+    cx: &Context<'_>,
+    mut each: impl FnMut(&Platform, &PlatformRun) -> Judgement,
+) -> Result<Judged, Outcome> {
+    let mut out = Judged::default();
+    for (platform, run) in runs(cx)? {
+        match run.map(|r| each(platform, r)) {
+            Err(e) | Ok(Judgement::Error(e)) => out.errors.push(e),
+            Ok(Judgement::Fail(f)) => out.fails.push(f),
+            Ok(Judgement::Pass(note)) => out.passed.extend(note),
+        }
+    }
+    Ok(out)
 }
 
 /// `fail` when anything failed (errors listed too), else `error` when a platform could not be

@@ -20,7 +20,7 @@
 //! told to provide: fall back to sane defaults, wait and retry for the IoT Edge hub rather than
 //! exiting, and never exit while idle.
 
-use super::ec401_starts_with_defaults::{log_tail, outcome, runs};
+use super::ec401_starts_with_defaults::{Judgement, judge, log_tail, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -35,28 +35,14 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let runs = match runs(cx) {
-        Ok(r) => r,
-        Err(outcome) => return outcome,
-    };
-    let mut fails = Vec::new();
-    let mut errors = Vec::new();
     let mut window = 0;
-    for (platform, run) in runs {
-        let r = match run {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
+    let judged = judge(cx, |platform, r| {
         window = window.max(r.window_secs);
         if !r.started {
-            fails.push(Finding::new("it never ran (see EC401)").on(platform));
-            continue;
+            return Judgement::Fail(Finding::new("it never ran (see EC401)").on(platform));
         }
         if r.running_at_end && r.restart_count == 0 && !r.oom_killed {
-            continue;
+            return Judgement::Pass(None);
         }
         let what = if r.oom_killed {
             "was OOM-killed".to_owned()
@@ -77,7 +63,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             .exit_code
             .map(|c| format!("exit code {c}, "))
             .unwrap_or_default();
-        fails.push(
+        Judgement::Fail(
             Finding::new(format!(
                 "{what} during the {} s window ({exit}OOM-killed: {}, restarts: {}){}",
                 r.window_secs,
@@ -87,13 +73,16 @@ fn run(cx: &Context<'_>) -> Outcome {
             ))
             .on(platform)
             .help(CHECK.fix_hint()),
-        );
+        )
+    });
+    match judged {
+        Ok(j) => outcome(
+            format!("still running after {window} s on every platform"),
+            j.fails,
+            j.errors,
+        ),
+        Err(o) => o,
     }
-    outcome(
-        format!("still running after {window} s on every platform"),
-        fails,
-        errors,
-    )
 }
 
 #[cfg(test)]

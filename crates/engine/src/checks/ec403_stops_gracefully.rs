@@ -19,7 +19,7 @@
 //! has no default signal handlers: `trap 'exit 0' TERM`, or `exec` the real process so it
 //! receives the signal, or run an init (`docker run --init`, tini).
 
-use super::ec401_starts_with_defaults::{outcome, runs};
+use super::ec401_starts_with_defaults::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -34,43 +34,31 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let runs = match runs(cx) {
-        Ok(r) => r,
-        Err(outcome) => return outcome,
+    let judged = judge(cx, |platform, r| match r.stopped_on_sigterm {
+        Some(true) => Judgement::Pass(Some(format!(
+            "{platform} in {} ms",
+            r.stop_ms.unwrap_or_default()
+        ))),
+        Some(false) => Judgement::Fail(
+            Finding::new("still running 10 s after SIGTERM; it was killed")
+                .on(platform)
+                .help(CHECK.fix_hint()),
+        ),
+        None => Judgement::Pass(None),
+    });
+    let j = match judged {
+        Ok(j) => j,
+        Err(o) => return o,
     };
-    let mut fails = Vec::new();
-    let mut errors = Vec::new();
-    let mut stopped = Vec::new();
-    for (platform, run) in runs {
-        let r = match run {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        match r.stopped_on_sigterm {
-            Some(true) => stopped.push(format!(
-                "{platform} in {} ms",
-                r.stop_ms.unwrap_or_default()
-            )),
-            Some(false) => fails.push(
-                Finding::new("still running 10 s after SIGTERM; it was killed")
-                    .on(platform)
-                    .help(CHECK.fix_hint()),
-            ),
-            None => {}
-        }
-    }
-    if stopped.is_empty() && fails.is_empty() && errors.is_empty() {
+    if j.passed.is_empty() && j.fails.is_empty() && j.errors.is_empty() {
         return Outcome::skip(
             "nothing to stop: no platform was running at the end of the window (see EC402)",
         );
     }
     outcome(
-        format!("stopped on SIGTERM: {}", stopped.join(", ")),
-        fails,
-        errors,
+        format!("stopped on SIGTERM: {}", j.passed.join(", ")),
+        j.fails,
+        j.errors,
     )
 }
 
