@@ -35,13 +35,12 @@ fn is_root(user: &str) -> bool {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let create_user = cx
-        .offer
-        .defaults
-        .as_ref()
-        .and_then(|d| d.create_options.as_ref())
-        .and_then(|c| c.as_object().ok().flatten())
-        .and_then(|m| m.get("User").and_then(|u| u.as_str().map(str::to_owned)));
+    // Parsed like the other createOptions checks: Docker matches `User` in any case.
+    let create_user = super::ec103_create_options::load(cx.offer)
+        .ok()
+        .flatten()
+        .and_then(|c| c.body.user.clone())
+        .filter(|u| !u.is_empty());
     if let Some(user) = &create_user {
         return if is_root(user) {
             Outcome::fail(
@@ -118,5 +117,8 @@ mod tests {
             o.findings[0].location.as_deref(),
             Some("offer.json: defaults.createOptions.User")
         );
+        // Docker (and edgeAgent) match keys in any case: a lower-case `user` is the same field.
+        v["defaults"]["createOptions"] = serde_json::json!({"user": "0"});
+        assert_eq!(check_with(&CHECK, &offer(&v), &nobody).status, Status::Fail);
     }
 }
