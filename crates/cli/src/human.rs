@@ -46,6 +46,28 @@ pub fn render(report: &Report, p: &Painter) -> String {
         }
     }
     let _ = writeln!(out, "policy {} {}", report.policy.id, report.policy.version);
+    if !report.engines.is_empty() {
+        let engines: Vec<String> = report
+            .engines
+            .iter()
+            .map(|e| format!("{} {} ({})", e.name, e.version, e.rules))
+            .collect();
+        let _ = writeln!(out, "malware engines {}", engines.join(", "));
+    }
+    match &report.ingestion {
+        Some(i) => {
+            let _ = writeln!(
+                out,
+                "ingestion test on {} ({}, {:.1} s)",
+                i.engine.as_deref().unwrap_or("no engine"),
+                i.mode,
+                i.duration_ms as f64 / 1000.0
+            );
+        }
+        None => {
+            let _ = writeln!(out, "ingestion test not run (--no-run)");
+        }
+    }
     let mut area: Option<Area> = None;
     for c in &report.checks {
         if area != Some(c.area) {
