@@ -10,6 +10,15 @@ STATE=${EDGECERT_STATE:-/var/tmp/edgecert}
 mkdir -p "$STATE"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# /dev/null must be the null device. Seen on machines of this kind: a regular file in its
+# place, which collects everything written "to /dev/null" and hands it back to readers —
+# cargo's rustc probe then compiles that text and every build fails. Put the device back.
+if [ ! -c /dev/null ]; then
+  log "/dev/null is not the null device; recreating it"
+  rm -f /dev/null
+  mknod -m 666 /dev/null c 1 3
+fi
+
 need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static
            apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps)
 missing=()

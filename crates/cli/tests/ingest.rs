@@ -4,7 +4,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -49,19 +50,17 @@ fn idle_networks_of_ours() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn sigint_midway_leaves_nothing_in_the_engine() {
-    if !engine_up() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (offer, layout) = example(dir.path());
-    let name = format!("cli-sigint-{}", std::process::id());
+/// The example module under a name of its own, and `edgecert check` started on it with a long
+/// window, returned once both platforms' containers (amd64 and arm/v7) are running: the
+/// middle of the ingestion test.
+fn started_midway(dir: &Path, prefix: &str) -> (String, Child) {
+    let (offer, layout) = example(dir);
+    let name = format!("{prefix}-{}", std::process::id());
     edit_offer(&offer, |v| {
         v["offer"] = name.clone().into();
         v["defaults"]["moduleName"] = name.clone().into();
     });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+    let child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
         .args(["check", "--offer", offer.to_str().unwrap()])
         .args(["--image", &format!("oci:{}", layout.display())])
         .args(["--run-window", "120", "--format", "json"])
@@ -81,8 +80,25 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
         .lines()
         .count()
     };
-    // Both platforms (amd64 and arm/v7) are up: we are in the middle of the window.
     wait_for(60, "the module's containers to run", || running() == 2);
+    (name, child)
+}
+
+fn containers_named(name: &str) -> String {
+    docker(&["ps", "-a", "-q", "--filter", &format!("name={name}")])
+}
+
+fn images_of(name: &str) -> String {
+    docker(&["images", "-q", &format!("edgecert-ingest/contoso-{name}-*")])
+}
+
+#[test]
+fn sigint_midway_leaves_nothing_in_the_engine() {
+    if !engine_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (name, mut child) = started_midway(dir.path(), "cli-sigint");
     let pid = child.id().to_string();
     sh("kill", &["-INT", &pid]);
     let start = Instant::now();
@@ -104,16 +120,8 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
     };
     assert_eq!(out.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
-    assert_eq!(
-        docker(&["ps", "-a", "-q", "--filter", &format!("name={name}")]),
-        "",
-        "containers left"
-    );
-    assert_eq!(
-        docker(&["images", "-q", &format!("edgecert-ingest/contoso-{name}-*")]),
-        "",
-        "images left"
-    );
+    assert_eq!(containers_named(&name), "", "containers left");
+    assert_eq!(images_of(&name), "", "images left");
     // Other runs may be using the shared network right now; an idle one of ours is a leak.
     // (One that another run is about to use can look idle for a moment: look twice.)
     if !idle_networks_of_ours().is_empty() {
@@ -124,6 +132,58 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
             "network left"
         );
     }
+}
+
+#[test]
+fn the_next_run_sweeps_what_a_killed_run_left() {
+    if !engine_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (name, mut child) = started_midway(dir.path(), "cli-sigkill");
+    // SIGKILL: no handler runs, nothing is cleaned up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        containers_named(&name).lines().count(),
+        2,
+        "the killed run's containers"
+    );
+    assert_ne!(images_of(&name), "", "the killed run's images");
+
+    // The same module again: its name is taken by the dead run's container, which the new run
+    // removes at once instead of waiting for it (it would wait over a minute, then give up).
+    // The paths `example` wrote.
+    let (offer, layout) = (
+        dir.path().join("tempfilter/offer.json"),
+        dir.path().join("image"),
+    );
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(["check", "--offer", offer.to_str().unwrap()])
+        .args(["--image", &format!("oci:{}", layout.display())])
+        .args(["--run-window", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("container(s)") && stderr.contains("died without cleaning up"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let ec401 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC401")
+        .unwrap();
+    assert_eq!(ec401["status"], "pass", "{ec401}");
+    assert!(took < Duration::from_secs(45), "took {took:?}");
+    assert_eq!(containers_named(&name), "", "containers left");
+    assert_eq!(images_of(&name), "", "images left");
 }
 
 #[test]

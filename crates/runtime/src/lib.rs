@@ -21,6 +21,7 @@ mod moby;
 mod network;
 mod observe;
 mod platform;
+mod sweep;
 
 pub use container::{NETWORK, RUN_LABEL};
 pub use moby::{MobyIngest, Mode};

@@ -13,10 +13,13 @@ use futures_util::StreamExt as _;
 use crate::archive::{self, LayerBlob, LoadArchive};
 use crate::errors::{is_not_found, message};
 
+/// The start of every image name of ours in the engine.
+pub const REPOSITORY_PREFIX: &str = "edgecert-ingest/";
+
 /// The image's name in the engine: unique per run, recognisably ours.
 pub fn image_tag(identifier: &str, pf: &PlatformFacts, run_id: &str) -> String {
     format!(
-        "edgecert-ingest/{}-{}:{run_id}",
+        "{REPOSITORY_PREFIX}{}-{}:{run_id}",
         repo_component(identifier),
         repo_component(&pf.platform.iotedge_name())
     )

@@ -20,6 +20,7 @@ use edgecert_engine::policy::Policy;
 use crate::cancel::{self, Cancel};
 use crate::container::{Plan, WORKLOAD_SOCKET};
 use crate::platform::{self, RunContext};
+use crate::sweep::{self, RunLock};
 use crate::{engine, network};
 
 /// How the platforms of one image are run.
@@ -187,6 +188,13 @@ impl MobyIngest {
         };
         let socket = socket_path.to_string_lossy().into_owned();
         let run_id = run_id();
+        // Alive from here until after cleanup; then the orphans of dead runs can go.
+        let _alive = RunLock::hold(&run_id);
+        sweep::sweep(&engine.docker)
+            .await
+            .notes()
+            .into_iter()
+            .for_each(|n| self.warn(n));
         let identifier = offer.identifier().unwrap_or_else(|| "module".to_owned());
         let cx = RunContext {
             engine: &engine,
