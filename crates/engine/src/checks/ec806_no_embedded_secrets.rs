@@ -6,7 +6,8 @@
 //! and service connection strings (`HostName=…;SharedAccessKey=…`), Event Hubs / Service Bus
 //! connection strings, SAS tokens (`SharedAccessSignature sr=…&sig=…`, storage `sv=…&sig=…`),
 //! Azure Storage account keys, PEM / OpenSSH / PGP private keys, AWS access keys, GitHub,
-//! GitLab, Slack, Google API and Stripe live keys. Placeholders (`SharedAccessKey=<KEY>`,
+//! GitLab, Slack, Google API and Stripe live keys; in config `Env`, also passwords and tokens
+//! in variables named for them (`DB_PASSWORD=…`, `API_TOKEN=…`). Placeholders (`SharedAccessKey=<KEY>`,
 //! `${KEY}`, `xxxx`, documented example keys) do not count. Findings name the place (layer and
 //! path with byte offset, or the config field) and a redacted hint, never the secret.
 //!
@@ -29,7 +30,7 @@ use std::collections::BTreeSet;
 
 use super::{Check, Context, Outcome};
 use crate::analyze::FileFact;
-use crate::analyze::secrets::{SecretFact, find_secrets};
+use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
 use crate::digest::Digest;
 use crate::facts::{ConfigFacts, ImageFacts};
 use crate::report::{Area, Finding, Severity};
@@ -101,7 +102,11 @@ fn in_config(c: &ConfigFacts) -> Vec<(String, SecretFact)> {
     let mut out = Vec::new();
     for (i, kv) in c.env.iter().enumerate() {
         let name = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
-        for s in find_secrets(kv.as_bytes()) {
+        let mut found = find_secrets(kv.as_bytes());
+        if found.is_empty() {
+            found.extend(credential_in_env(kv));
+        }
+        for s in found {
             out.push((format!("Env[{i}] ({name})"), s));
         }
     }
@@ -245,6 +250,32 @@ mod tests {
         let labels = vec![("conn".into(), "SharedAccessKey=${KEY}".into())];
         let o = outcome(&image(vec![layer], env, labels));
         assert_eq!(o.status, Status::Pass, "{o:#?}");
+    }
+
+    #[test]
+    fn passwords_in_config_env_fail_by_name_and_references_pass() {
+        let env = vec![
+            "DB_PASSWORD=S3cr3t-Pa55w0rd!".into(),
+            "DB_PASSWORD_FILE=/run/secrets/db".into(),
+            "GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D".into(),
+        ];
+        let o = outcome(&image(vec![], env, vec![]));
+        assert_eq!(o.status, Status::Fail, "{o:#?}");
+        assert_eq!(o.findings.len(), 1, "{o:#?}");
+        let f = &o.findings[0];
+        assert!(
+            f.location
+                .as_deref()
+                .unwrap()
+                .ends_with(": Env[1] (DB_PASSWORD)"),
+            "{f:?}"
+        );
+        assert!(
+            f.message
+                .starts_with("password or token in an environment variable (S3cr… (16 chars))"),
+            "{f:?}"
+        );
+        assert_redacted(&o, &["S3cr3t-Pa55w0rd!".to_owned()]);
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //!
 //! Facts never hold the secret: a kind, the byte offset, and a redacted hint (the first four
 //! characters and the length, or a PEM label). Configs (env, labels, history) are scanned with
-//! the same rules through [`find_secrets`].
+//! the same rules through [`find_secrets`]; config env entries also through
+//! [`credential_in_env`] (passwords and tokens known only by their variable's name).
 
 mod azure;
+mod env;
 pub mod rules;
 
 use std::sync::OnceLock;
@@ -21,6 +23,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use super::{Analyzer, FileFact, FileMeta, FileScan};
+pub use env::credential_in_env;
 pub use rules::SecretKind;
 use rules::{AHEAD, BACK, KEYWORDS};
 

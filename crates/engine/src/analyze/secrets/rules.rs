@@ -63,6 +63,8 @@ pub enum SecretKind {
     GoogleApiKey,
     StripeLiveKey,
     GitLabToken,
+    /// A password or token in a variable named for one (`DB_PASSWORD=…`), config env only.
+    CredentialInEnv,
 }
 
 impl SecretKind {
@@ -87,6 +89,7 @@ impl SecretKind {
             SecretKind::GoogleApiKey => "Google API key",
             SecretKind::StripeLiveKey => "Stripe live key",
             SecretKind::GitLabToken => "GitLab personal access token",
+            SecretKind::CredentialInEnv => "password or token in an environment variable",
         }
     }
 }
