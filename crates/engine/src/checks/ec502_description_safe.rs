@@ -4,8 +4,8 @@
 //! The offer's `description` uses only basic HTML — `p br b strong i em u ul ol li`,
 //! `a` with an `href` of scheme `https`, `http` or `mailto`, `h1`–`h4`, `code pre blockquote` —
 //! and is at most 3000 characters. Anything else (scripts, styles, event attributes, iframes,
-//! `javascript:` or relative URLs, other tags and attributes) would be removed by the listing's
-//! sanitizer; the findings list exactly what. Alternatively, `descriptionUrl` is an https URL.
+//! `javascript:` or relative URLs, other tags and attributes, HTML comments) would be removed by
+//! the listing's sanitizer; the findings list exactly what. Alternatively, `descriptionUrl` is an https URL.
 //!
 //! ## Why it matters
 //! The marketplace renders the description as HTML on its listing page. Markup outside the
@@ -66,139 +66,6 @@ const SCHEMES: &[&str] = &["https", "http", "mailto"];
 /// Removed together with their content (ammonia's `clean_content_tags` default).
 const WITH_CONTENT: &[&str] = &["script", "style"];
 
-/// Element names the probe can see without attributes: HTML's elements, obsolete ones, and the
-/// roots of foreign content. An unknown element is only seen when it has an attribute.
-const KNOWN: &[&str] = &[
-    "a",
-    "abbr",
-    "acronym",
-    "address",
-    "applet",
-    "area",
-    "article",
-    "aside",
-    "audio",
-    "b",
-    "base",
-    "basefont",
-    "bdi",
-    "bdo",
-    "big",
-    "blink",
-    "blockquote",
-    "br",
-    "button",
-    "canvas",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "col",
-    "colgroup",
-    "data",
-    "datalist",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "font",
-    "footer",
-    "form",
-    "frame",
-    "frameset",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "i",
-    "iframe",
-    "img",
-    "input",
-    "ins",
-    "kbd",
-    "label",
-    "legend",
-    "li",
-    "link",
-    "main",
-    "map",
-    "mark",
-    "marquee",
-    "math",
-    "menu",
-    "meta",
-    "meter",
-    "nav",
-    "noembed",
-    "noframes",
-    "noscript",
-    "object",
-    "ol",
-    "optgroup",
-    "option",
-    "output",
-    "p",
-    "param",
-    "picture",
-    "plaintext",
-    "pre",
-    "progress",
-    "q",
-    "rp",
-    "rt",
-    "ruby",
-    "s",
-    "samp",
-    "script",
-    "search",
-    "section",
-    "select",
-    "slot",
-    "small",
-    "source",
-    "span",
-    "strike",
-    "strong",
-    "style",
-    "sub",
-    "summary",
-    "sup",
-    "svg",
-    "table",
-    "tbody",
-    "td",
-    "template",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "title",
-    "tr",
-    "track",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "video",
-    "wbr",
-    "xmp",
-];
 const PROBE: &str = "data-edgecert-probe";
 
 /// The listing's sanitizer: exactly the allowed tags, `a href` with the allowed schemes. The
@@ -217,17 +84,41 @@ fn sanitizer() -> Builder<'static> {
 
 type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 
+/// Names that may open an element: `<` and an ASCII letter, up to whitespace, `/` or `>`,
+/// lower-cased as the tokenizer does. A superset of the elements html5ever builds (text inside
+/// comments or scripts also matches; the parse decides).
+fn tag_names(html: &str) -> BTreeSet<String> {
+    let bytes = html.as_bytes();
+    let mut names = BTreeSet::new();
+    for (i, _) in html.match_indices('<') {
+        let rest = &bytes[i + 1..];
+        if !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let end = rest
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
+            .unwrap_or(rest.len());
+        if let Ok(name) = std::str::from_utf8(&rest[..end]) {
+            names.insert(name.to_ascii_lowercase());
+        }
+    }
+    names
+}
+
 /// Every element and attribute of `html` as html5ever parses it (through ammonia, which keeps
 /// its DOM private): nothing is allowed, so every element reaches the attribute filter with all
-/// its attributes, and known elements carry a probe attribute so those without any are seen.
+/// its attributes, and every name that may be an element carries a probe attribute so elements
+/// without attributes are seen too.
 fn parsed(html: &str) -> Vec<(String, String, String)> {
     let seen: Seen = Arc::default();
     let sink = Arc::clone(&seen);
+    let names = tag_names(html);
     let probe: HashMap<&str, &str> = HashMap::from([(PROBE, "")]);
     Builder::empty()
         .clean_content_tags(HashSet::new())
         .link_rel(None)
-        .set_tag_attribute_values(KNOWN.iter().map(|t| (*t, probe.clone())).collect())
+        .set_tag_attribute_values(names.iter().map(|t| (t.as_str(), probe.clone())).collect())
         .attribute_filter(move |element, attribute, value| {
             let mut seen = sink.lock().unwrap_or_else(|e| e.into_inner());
             seen.push((element.to_owned(), attribute.to_owned(), value.to_owned()));
@@ -236,6 +127,33 @@ fn parsed(html: &str) -> Vec<(String, String, String)> {
         .clean(html);
     let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
     seen.clone()
+}
+
+/// The HTML comments of `html` as html5ever parses it: everything else removed and comments
+/// kept, the only `<!--` left in the serialized text (text is escaped) opens a comment.
+fn comments(html: &str) -> Vec<String> {
+    let kept = Builder::empty()
+        .clean_content_tags(HashSet::new())
+        .strip_comments(false)
+        .link_rel(None)
+        .clean(html)
+        .to_string();
+    kept.match_indices("<!--")
+        .filter_map(|(i, _)| {
+            let body = &kept[i + 4..];
+            body.find("-->").map(|end| body[..end].to_owned())
+        })
+        .collect()
+}
+
+/// A comment's text for a finding: trimmed, on one line, at most 40 characters.
+fn excerpt(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 40 {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(39).collect::<String>())
+    }
 }
 
 /// What the sanitizer would remove from `html`, one line each, sorted and deduplicated.
@@ -265,6 +183,9 @@ pub fn removals(html: &str) -> Vec<String> {
         } else {
             out.insert(format!("attribute {attribute} on <{element}>"));
         }
+    }
+    for c in comments(html) {
+        out.insert(format!("HTML comment <!--{}-->", excerpt(&c)));
     }
     out.into_iter().collect()
 }
@@ -402,11 +323,35 @@ mod tests {
             o.findings[0].message,
             "<div> tag (its text is kept) would be removed"
         );
-        // Unknown elements are seen when they carry an attribute.
+        // Unknown elements, with or without attributes; names in text are not elements.
         assert_eq!(
-            removals("<blink2 x=1>a</blink2>"),
-            ["<blink2> tag (its text is kept)"]
+            removals("<blink2 x=1>a</blink2><my-widget>b</my-widget>"),
+            [
+                "<blink2> tag (its text is kept)",
+                "<my-widget> tag (its text is kept)"
+            ]
         );
+        assert!(removals("a &lt;div&gt; b, 3<5").is_empty());
+    }
+
+    #[test]
+    fn comments_are_listed_as_the_parser_sees_them() {
+        let html = "<p>a<!-- TODO: remove   before\nrelease --></p><!---->\
+                    <script><!-- not a comment here --></script>\
+                    <!-- a very long comment that goes on and on and on past forty -->";
+        assert_eq!(
+            removals(html),
+            [
+                "<script> element and its content",
+                "HTML comment <!---->",
+                "HTML comment <!--TODO: remove before release-->",
+                "HTML comment <!--a very long comment that goes on and on…-->",
+            ]
+        );
+        let clean = sanitizer().clean(html).to_string();
+        assert!(!clean.contains("<!--"), "{clean}");
+        // `<!--` in text is text.
+        assert!(removals("<p>1 &lt;!-- 2</p>").is_empty());
     }
 
     #[test]
