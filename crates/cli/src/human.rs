@@ -1,9 +1,10 @@
 //! The human report: grouped by area, one line per check, findings with their location and
-//! help under each check that did not pass, and the verdict last.
+//! help under each check that did not pass, and the verdict last. Everything that comes from
+//! the image or the offer goes through `printable` (no terminal escape sequences, no fake lines).
 
 use std::fmt::Write as _;
 
-use edgecert_engine::report::{Area, Report, Severity, Status, Verdict};
+use edgecert_engine::report::{Area, Report, Severity, Status, Verdict, printable as pr};
 
 use crate::style::Painter;
 
@@ -19,26 +20,26 @@ pub fn render(report: &Report, p: &Painter) -> String {
         "{} {} — {} ({})",
         p.bold("edgecert"),
         report.tool.version,
-        p.bold(module),
-        report
+        p.bold(&pr(module)),
+        pr(report
             .module
             .module_name
             .as_deref()
-            .unwrap_or("no module name")
+            .unwrap_or("no module name"))
     );
     if let Some(image) = &report.image {
         let _ = writeln!(
             out,
             "image {} {}",
-            image.source,
+            pr(&image.source),
             p.dim(image.digest.as_deref().unwrap_or("(unreadable)"))
         );
         for pl in &image.platforms {
             let _ = writeln!(
                 out,
                 "  {:<14} {} {} layer(s), {} compressed, {} uncompressed",
-                pl.platform,
-                p.dim(&pl.digest[..pl.digest.len().min(19)]),
+                pr(&pl.platform),
+                p.dim(&pr(&pl.digest[..pl.digest.len().min(19)])),
                 pl.layers,
                 size(pl.compressed_bytes),
                 size(pl.uncompressed_bytes)
@@ -82,7 +83,7 @@ pub fn render(report: &Report, p: &Painter) -> String {
             (Status::Skip, _) => p.dim("skip  "),
             (Status::Error, _) => p.red("ERROR "),
         };
-        let _ = writeln!(out, "  {mark} {} {:<26} {}", c.id, c.name, c.summary);
+        let _ = writeln!(out, "  {mark} {} {:<26} {}", c.id, c.name, pr(&c.summary));
         if c.status == Status::Pass || c.status == Status::Skip {
             continue;
         }
@@ -90,15 +91,15 @@ pub fn render(report: &Report, p: &Painter) -> String {
             let platform = f
                 .platform
                 .as_deref()
-                .map(|pl| format!("[{pl}] "))
+                .map(|pl| format!("[{}] ", pr(pl)))
                 .unwrap_or_default();
-            let _ = writeln!(out, "           - {platform}{}", f.message);
+            let _ = writeln!(out, "           - {platform}{}", pr(&f.message));
             if let Some(l) = &f.location {
-                let _ = writeln!(out, "             {}", p.dim(&format!("at {l}")));
+                let _ = writeln!(out, "             {}", p.dim(&format!("at {}", pr(l))));
             }
         }
         if let Some(help) = c.findings.iter().find_map(|f| f.help.as_deref()) {
-            let _ = writeln!(out, "             {} {help}", p.bold("help:"));
+            let _ = writeln!(out, "             {} {}", p.bold("help:"), pr(help));
         }
         if matches!(c.status, Status::Fail | Status::Error) {
             let _ = writeln!(
@@ -135,7 +136,7 @@ pub fn render(report: &Report, p: &Painter) -> String {
         report.duration_ms
     );
     for r in &report.review {
-        let _ = writeln!(out, "  review {r}");
+        let _ = writeln!(out, "  review {}", pr(r));
     }
     out
 }

@@ -8,6 +8,7 @@ mod output;
 mod progress;
 mod style;
 
+use edgecert_engine::report::printable;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,7 +79,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("edgecert: error: {e:#}");
+            // Errors quote offers, manifests and registries: keep their lines, escape the rest.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.lines().map(printable).collect();
+            eprintln!("edgecert: error: {}", lines.join("\n"));
             ExitCode::from(2)
         }
     }

@@ -287,6 +287,67 @@ fn sarif_and_junit_outputs() {
 }
 
 #[test]
+fn hostile_file_names_cannot_drive_the_terminal_or_break_the_xml() {
+    // A file name that would retitle the terminal, clear the screen, fake a report line and
+    // read backwards; the file is the EICAR test file so EC807 names it in a finding.
+    const EICAR: &[u8] = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+    let name = "app/\x1b]0;owned\x07\x1b[2J\n  pass  EC807 fake\u{202e}gpj.exe";
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, _) = example(dir.path());
+    let mut spec = example_spec();
+    for p in &mut spec.platforms {
+        p.layers
+            .push(edgecert_fixtures::Layer::new().file(name, EICAR.to_vec(), 0o644));
+    }
+    let layout = dir.path().join("hostile");
+    edgecert_fixtures::write_oci_layout(&layout, &spec).unwrap();
+    let image = format!("oci:{}", layout.display());
+    let check = |format: &str| {
+        let r = run(&[
+            "check",
+            "--no-run",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &image,
+            "--format",
+            format,
+        ]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        r.stdout
+    };
+    for format in ["human", "junit"] {
+        let out = check(format);
+        assert!(out.contains("EICAR"), "{format}: {out}");
+        assert!(
+            out.contains(
+                "app/\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{a}  pass  EC807 fake\\u{202e}gpj.exe"
+            ),
+            "{format}: {out}"
+        );
+        let hidden: Vec<char> = out
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || c == '\u{202e}')
+            .collect();
+        assert!(hidden.is_empty(), "{format} carries {hidden:?}");
+        assert!(
+            !out.contains("\n  pass  EC807 fake"),
+            "{format}: a faked line"
+        );
+    }
+    // JSON keeps the exact name (escaped by JSON itself).
+    let v: Value = serde_json::from_str(&check("json")).unwrap();
+    let ec807 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC807")
+        .unwrap();
+    let at = ec807["findings"][0]["location"].as_str().unwrap();
+    assert!(at.ends_with(name), "{at}");
+}
+
+#[test]
 fn policy_and_severity_overrides() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, layout) = example(dir.path());

@@ -11,7 +11,7 @@ use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::ingest::RunMode;
 use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
-use edgecert_engine::report::{Severity, json, junit, sarif};
+use edgecert_engine::report::{Severity, json, junit, printable, sarif};
 use edgecert_engine::{CertifyOptions, certify, default_image};
 use edgecert_runtime::MobyIngest;
 
@@ -148,7 +148,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let report = certify(&offer, &options, run, progress).context("certification could not run")?;
     drop(bars);
     for w in ingest.warnings() {
-        eprintln!("edgecert: warning: {w}");
+        eprintln!("edgecert: warning: {}", printable(&w));
     }
     if let Some(signal) = ingest.interrupted() {
         eprintln!(

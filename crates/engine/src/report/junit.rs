@@ -2,12 +2,14 @@
 //! one per check and platform when its findings name platforms. Only blocking failures are
 //! `<failure>`; `error` is `<error>`; `skip` is `<skipped>`; warnings and reviews pass with
 //! their findings in `system-out`, so CI dashboards go red exactly when the verdict does.
+//! Text from the image or offer goes through `printable`: XML 1.0 cannot hold most control
+//! characters, and a hostile file name must not make the file ill-formed.
 
 use std::collections::BTreeMap;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Area, CheckResult, Finding, Report, Severity, Status};
+use super::{Area, CheckResult, Finding, Report, Severity, Status, printable};
 
 pub fn render(report: &Report) -> String {
     let mut junit = quick_junit::Report::new("edgecert");
@@ -48,9 +50,9 @@ fn case(check: &CheckResult, platform: Option<&str>, findings: &[&Finding]) -> T
     let text: String = findings
         .iter()
         .map(|f| {
-            let mut line = f.message.clone();
+            let mut line = printable(&f.message).into_owned();
             if let Some(l) = &f.location {
-                line.push_str(&format!(" ({l})"));
+                line.push_str(&format!(" ({})", printable(l)));
             }
             line.push('\n');
             line
@@ -63,11 +65,11 @@ fn case(check: &CheckResult, platform: Option<&str>, findings: &[&Finding]) -> T
         _ => TestCaseStatus::success(),
     };
     if !matches!(status, TestCaseStatus::Success { .. }) {
-        status.set_message(check.summary.clone());
+        status.set_message(printable(&check.summary).into_owned());
         status.set_description(text.clone());
     }
     let name = match platform {
-        Some(p) => format!("{} {} [{p}]", check.id, check.name),
+        Some(p) => format!("{} {} [{}]", check.id, check.name, printable(p)),
         None => format!("{} {}", check.id, check.name),
     };
     let mut tc = TestCase::new(name, status);
@@ -75,7 +77,7 @@ fn case(check: &CheckResult, platform: Option<&str>, findings: &[&Finding]) -> T
     let out = format!(
         "{}: {}\n{text}",
         format!("{:?}", check.status).to_lowercase(),
-        check.summary
+        printable(&check.summary)
     );
     tc.set_system_out(out);
     tc

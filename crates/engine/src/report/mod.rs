@@ -245,9 +245,52 @@ impl Report {
     }
 }
 
+/// `text` safe to print on a terminal or to put in XML: every control character (C0 including
+/// newline and tab, DEL, C1) becomes a visible `\u{..}` escape. Report text carries what
+/// images and offers say — file names in layers, tar fields, manifest values — and a hostile
+/// one would otherwise move the cursor, rewrite earlier lines or retitle the terminal through
+/// an escape sequence, fake report lines with a newline, or make a JUnit file ill-formed XML.
+/// JSON and SARIF need none of this: JSON escapes control characters itself.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    // Also the bidirectional overrides and isolates, which make a name read as another
+    // ("Trojan Source"), and the two noncharacters XML 1.0 cannot hold.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffe}' | '\u{ffff}')
+    };
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_every_control_character_and_nothing_else() {
+        assert!(matches!(
+            printable("layer sha256:ab: app/ünï cödé.txt"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            printable("a\x1b]0;owned\x07b\nc\td\u{9b}2J\x7f"),
+            "a\\u{1b}]0;owned\\u{7}b\\u{a}c\\u{9}d\\u{9b}2J\\u{7f}"
+        );
+        assert_eq!(
+            printable("x\u{202e}txt.exe\u{ffff}"),
+            "x\\u{202e}txt.exe\\u{ffff}"
+        );
+    }
 
     fn result(id: &str, severity: Severity, status: Status) -> CheckResult {
         CheckResult {
