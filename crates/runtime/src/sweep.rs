@@ -22,15 +22,25 @@ use crate::container::RUN_LABEL;
 use crate::errors::{is_not_found, message};
 use crate::load;
 
-fn lock_dir() -> PathBuf {
-    std::env::temp_dir().join("edgecert-runs")
+/// `$TMPDIR/edgecert-runs`, made private (0700) if missing. `None` unless it is a real
+/// directory of ours that nobody else can write to: in a shared `/tmp`, another user could
+/// otherwise plant a symlink where a lock file will be created.
+fn lock_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let dir = std::env::temp_dir().join("edgecert-runs");
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    let me = std::fs::metadata("/proc/self").ok()?.uid();
+    (meta.is_dir() && meta.uid() == me && meta.mode() & 0o022 == 0).then_some(dir)
 }
 
 fn lock_path(run_id: &str) -> Option<PathBuf> {
     // Run ids are ours (hex), but labels and tags in the engine are anyone's: never let one
     // name a path outside the directory.
-    let plain = !run_id.is_empty() && run_id.chars().all(|c| c.is_ascii_alphanumeric());
-    plain.then(|| lock_dir().join(format!("{run_id}.lock")))
+    if run_id.is_empty() || !run_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(lock_dir()?.join(format!("{run_id}.lock")))
 }
 
 /// This run is alive: held from before anything is created in the engine until after its
@@ -45,7 +55,6 @@ impl RunLock {
     /// its leftovers from another host's, so they are never swept.
     pub fn hold(run_id: &str) -> Option<RunLock> {
         let path = lock_path(run_id)?;
-        std::fs::create_dir_all(lock_dir()).ok()?;
         let file = File::create(&path).ok()?;
         file.lock().ok()?;
         Some(RunLock { path, _file: file })
@@ -198,6 +207,15 @@ mod tests {
         File::create(&path).unwrap();
         assert!(dead(&run));
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_lock_directory_is_private() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = lock_dir().expect("a private lock directory");
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert!(meta.is_dir());
+        assert_eq!(meta.mode() & 0o022, 0, "{:o}", meta.mode());
     }
 
     #[test]
