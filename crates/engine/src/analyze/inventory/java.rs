@@ -9,8 +9,13 @@
 //! Every `META-INF/maven/<g>/<a>/pom.properties` is a component (shaded jars carry several);
 //! without one, the manifest's main section names it (`Bundle-SymbolicName` or
 //! `Implementation-Title`, else the file name; `Implementation-Version` or `Bundle-Version`;
-//! `Implementation-Vendor-Id` as the group when it looks like one). Jars inside jars are not
-//! opened.
+//! `Implementation-Vendor-Id` as the group when it looks like one).
+//!
+//! Jars inside jars (Spring Boot's `BOOT-INF/lib/`, a war's `WEB-INF/lib/`, `lib/`) are opened
+//! one level deep when their bytes were kept (at most 8 MiB each, 64 MiB per jar in all, read
+//! through `take`, so a deflate bomb costs at most that); a nested jar that was not kept (in the
+//! gap of a big jar) or declares nothing is named by its file name (`jackson-databind-2.15.2.jar`
+//! → `jackson-databind` 2.15.2). Their components carry `outer!/inner` member paths.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -22,6 +27,12 @@ const TAIL: u64 = 8 << 20;
 const MAX_MEMBER: u64 = 1 << 20;
 /// Members read per jar at most.
 const MAX_MEMBERS: usize = 256;
+/// A nested jar is read whole only up to this size…
+const MAX_NESTED: u64 = 8 << 20;
+/// …and all nested jars of one jar together up to this.
+const NESTED_BUDGET: u64 = 64 << 20;
+/// Nested jars looked at per jar at most.
+const MAX_NESTED_JARS: usize = 1024;
 
 pub(super) struct JarScan {
     /// File name without `.jar`, the last resort for a name.
@@ -79,17 +90,31 @@ impl FileScan for JarScan {
             tail_start: self.tail_start,
             pos: 0,
         };
-        facts(read_jar(reader, &stem))
+        facts(read_jar(reader, &stem, true))
     }
 }
 
 /// A jar with a gap: reads inside the gap fail.
-struct Sparse {
+pub(super) struct Sparse {
     size: u64,
     head: Vec<u8>,
     tail: Vec<u8>,
     tail_start: u64,
     pos: u64,
+}
+
+impl Sparse {
+    /// A jar held whole (a nested one).
+    fn whole(bytes: Vec<u8>) -> Sparse {
+        let size = bytes.len() as u64;
+        Sparse {
+            size,
+            head: bytes,
+            tail: Vec::new(),
+            tail_start: size,
+            pos: 0,
+        }
+    }
 }
 
 impl Read for Sparse {
@@ -128,11 +153,71 @@ fn read_member(archive: &mut zip::ZipArchive<Sparse>, index: usize) -> Option<Ve
     Some(out)
 }
 
-fn read_jar(reader: Sparse, stem: &str) -> Vec<Component> {
+/// A nested jar whole, if it was kept, is small enough and fits the budget left.
+fn read_nested(
+    archive: &mut zip::ZipArchive<Sparse>,
+    index: usize,
+    budget: &mut u64,
+) -> Option<Vec<u8>> {
+    let member = archive.by_index(index).ok()?;
+    let size = member.size();
+    if size > MAX_NESTED || size > *budget {
+        return None;
+    }
+    *budget -= size;
+    let mut out = Vec::with_capacity(size as usize);
+    member.take(size).read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
+/// `jackson-databind-2.15.2` → (`jackson-databind`, `2.15.2`): the version starts at the first
+/// `-` followed by a digit.
+fn name_and_version(stem: &str) -> (&str, Option<&str>) {
+    let split = stem
+        .char_indices()
+        .find(|&(i, c)| c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()));
+    match split {
+        Some((i, _)) if i > 0 => (&stem[..i], Some(&stem[i + 1..])),
+        _ => (stem, None),
+    }
+}
+
+/// The components of the nested jar `path` (member `index` of the outer jar).
+fn nested_jar(
+    archive: &mut zip::ZipArchive<Sparse>,
+    index: usize,
+    path: &str,
+    budget: &mut u64,
+) -> Vec<Component> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let stem = base.get(..base.len() - 4).unwrap_or(base);
+    let mut found = read_nested(archive, index, budget)
+        .map(|bytes| read_jar(Sparse::whole(bytes), stem, false))
+        .unwrap_or_default();
+    for c in &mut found {
+        c.member = Some(match c.member.take() {
+            Some(inner) => format!("{path}!/{inner}"),
+            None => path.to_owned(),
+        });
+    }
+    if found.is_empty() {
+        let (name, version) = name_and_version(stem);
+        found.extend(
+            Component::new(Ecosystem::Maven, name, version).map(|mut c| {
+                c.member = Some(path.to_owned());
+                c
+            }),
+        );
+    }
+    found
+}
+
+fn read_jar(reader: Sparse, stem: &str, open_nested: bool) -> Vec<Component> {
     let Ok(mut archive) = zip::ZipArchive::new(reader) else {
         return Vec::new();
     };
     let mut poms = Vec::new();
+    let mut nested = Vec::new();
     let mut manifest = None;
     for i in 0..archive.len() {
         let Some(Ok(name)) = archive.name_for_index(i) else {
@@ -143,6 +228,8 @@ fn read_jar(reader: Sparse, stem: &str) -> Vec<Component> {
             manifest = Some(i);
         } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
             poms.push((i, name));
+        } else if open_nested && name.len() > 4 && name.to_ascii_lowercase().ends_with(".jar") {
+            nested.push((i, name));
         }
     }
     let mut out: Vec<Component> = poms
@@ -156,6 +243,10 @@ fn read_jar(reader: Sparse, stem: &str) -> Vec<Component> {
             .map(|m| manifest_main(&String::from_utf8_lossy(&m)))
             .unwrap_or_default();
         out.extend(from_manifest(&main, stem));
+    }
+    let mut budget = NESTED_BUDGET;
+    for (i, path) in nested.into_iter().take(MAX_NESTED_JARS) {
+        out.extend(nested_jar(&mut archive, i, &path, &mut budget));
     }
     out.sort();
     out.dedup();
@@ -192,16 +283,17 @@ fn from_manifest(main: &[(String, String)], stem: &str) -> Option<Component> {
     // `Bundle-SymbolicName: org.foo.bar;singleton:=true`
     let symbolic = get("Bundle-SymbolicName").and_then(|s| s.split(';').next());
     let title = get("Implementation-Title").filter(|t| !t.contains(char::is_whitespace));
-    let fallback = match version {
-        Some(v) => stem.strip_suffix(&format!("-{v}")).unwrap_or(stem),
-        None => stem,
+    let (fallback, version) = match version {
+        Some(v) => (stem.strip_suffix(&format!("-{v}")).unwrap_or(stem), Some(v)),
+        // Without a declared version, the file name's (`lib-2.1.jar`), if it has one.
+        None => name_and_version(stem),
     };
     let name = symbolic.or(title).unwrap_or(fallback);
     let mut c = Component::new(Ecosystem::Maven, name, version)?;
     c.group = get("Implementation-Vendor-Id")
         .filter(|g| g.contains('.') && !g.contains(char::is_whitespace))
         .and_then(clean);
-    c.member = Some("META-INF/MANIFEST.MF".into());
+    c.member = (!main.is_empty()).then(|| "META-INF/MANIFEST.MF".into());
     Some(c)
 }
 
@@ -247,12 +339,90 @@ mod tests {
             ("org.example.lib", Some("2.1"))
         );
         let c = from_manifest(&[], "app-1.0").unwrap();
-        assert_eq!((c.name.as_str(), c.version), ("app-1.0", None));
+        assert_eq!(
+            (c.name.as_str(), c.version.as_deref()),
+            ("app", Some("1.0"))
+        );
+        let c = from_manifest(&[], "app").unwrap();
+        assert_eq!((c.name.as_str(), c.version), ("app", None));
         let c = from_manifest(
             &[("Implementation-Version".into(), "1.0".into())],
             "app-1.0",
         );
         assert_eq!(c.unwrap().name, "app");
+    }
+
+    #[test]
+    fn jars_in_jars_one_level_deep() {
+        let inner = jar(&[(
+            "META-INF/maven/com.fasterxml.jackson.core/jackson-databind/pom.properties",
+            b"groupId=com.fasterxml.jackson.core\nartifactId=jackson-databind\nversion=2.15.2\n",
+        )]);
+        // A nested jar declaring nothing, and one nested deeper (not opened).
+        let bare = jar(&[("a/B.class", b"\xca\xfe\xba\xbe")]);
+        let deeper = jar(&[("lib/deep-9.9.jar", &bare)]);
+        let outer = jar(&[
+            (
+                "META-INF/maven/com.contoso/app/pom.properties",
+                b"groupId=com.contoso\nartifactId=app\nversion=1.0.3\n",
+            ),
+            ("BOOT-INF/lib/jackson-databind-2.15.2.jar", &inner),
+            ("BOOT-INF/lib/netty-codec-http2-4.1.94.Final.jar", &bare),
+            ("BOOT-INF/lib/wrapper-1.0.jar", &deeper),
+        ]);
+        let c = scan("app/app.jar", &outer);
+        let seen: Vec<String> = c
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}:{}@{} in {}",
+                    c.group.as_deref().unwrap_or("-"),
+                    c.name,
+                    c.version.as_deref().unwrap_or("-"),
+                    c.member.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        let nested_pom = "BOOT-INF/lib/jackson-databind-2.15.2.jar!/META-INF/maven/\
+                          com.fasterxml.jackson.core/jackson-databind/pom.properties";
+        assert_eq!(
+            seen,
+            [
+                "-:netty-codec-http2@4.1.94.Final in BOOT-INF/lib/netty-codec-http2-4.1.94.Final.jar"
+                    .to_owned(),
+                "-:wrapper@1.0 in BOOT-INF/lib/wrapper-1.0.jar".to_owned(),
+                "com.contoso:app@1.0.3 in META-INF/maven/com.contoso/app/pom.properties".to_owned(),
+                format!("com.fasterxml.jackson.core:jackson-databind@2.15.2 in {nested_pom}"),
+            ]
+        );
+        assert_eq!(
+            name_and_version("guava-32.1.2-jre"),
+            ("guava", Some("32.1.2-jre"))
+        );
+        assert_eq!(
+            name_and_version("log4j-api-2.20.0"),
+            ("log4j-api", Some("2.20.0"))
+        );
+        assert_eq!(name_and_version("commons-lang3"), ("commons-lang3", None));
+        assert_eq!(name_and_version("-1"), ("-1", None));
+    }
+
+    #[test]
+    fn nested_jars_over_the_size_cap_are_named_not_inflated() {
+        // 9 MiB of zeros deflate to a few KiB: the member says 9 MiB, over MAX_NESTED, so it is
+        // never inflated (a member lying about its size is cut at what it says, by `take`).
+        let zeros = vec![0u8; 9 << 20];
+        let outer = jar(&[("WEB-INF/lib/big-2.0.jar", &zeros)]);
+        assert!(outer.len() < 1 << 20);
+        let c = scan("srv.jar", &outer);
+        let names: Vec<(&str, Option<&str>, Option<&str>)> = c
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref(), c.member.as_deref()))
+            .collect();
+        assert!(
+            names.contains(&("big", Some("2.0"), Some("WEB-INF/lib/big-2.0.jar"))),
+            "{names:?}"
+        );
     }
 
     #[test]

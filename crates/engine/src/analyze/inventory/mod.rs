@@ -9,8 +9,8 @@
 //! - `node_modules/<pkg>/package.json` and `node_modules/@scope/<pkg>/package.json`, nested
 //!   `node_modules` and pnpm's `.pnpm` store included, other package.json files below a package
 //!   (test fixtures, `esm/` stubs) not;
-//! - jars (`*.jar`: `META-INF/maven/**/pom.properties`, else `META-INF/MANIFEST.MF`) and loose
-//!   `META-INF/maven/**/pom.properties`;
+//! - jars (`*.jar`: `META-INF/maven/**/pom.properties`, else `META-INF/MANIFEST.MF`, else the
+//!   file name; jars inside jars one level deep) and loose `META-INF/maven/**/pom.properties`;
 //! - .NET `*.deps.json` (libraries of type `package`);
 //! - Go build info in ELF binaries of at least 64 KiB that carry the Go build-id note;
 //! - `etc/os-release`, `usr/lib/os-release` (the distro of deb/apk package URLs).
