@@ -7,7 +7,9 @@
 //! connection strings, SAS tokens (`SharedAccessSignature sr=…&sig=…`, storage `sv=…&sig=…`),
 //! Azure Storage account keys, PEM / OpenSSH / PGP private keys, AWS access keys, GitHub,
 //! GitLab, Slack, Google API and Stripe live keys; in config `Env`, also passwords and tokens
-//! in variables named for them (`DB_PASSWORD=…`, `API_TOKEN=…`). Placeholders (`SharedAccessKey=<KEY>`,
+//! in variables named for them (`DB_PASSWORD=…`, `API_TOKEN=…`). The offer's defaults
+//! (`defaults.env`, `createOptions.Env`) are published in the listing and copied into every
+//! deployment, so the same rules apply to them. Placeholders (`SharedAccessKey=<KEY>`,
 //! `${KEY}`, `xxxx`, documented example keys) do not count. Findings name the place (layer and
 //! path with byte offset, or the config field) and a redacted hint, never the secret.
 //!
@@ -28,11 +30,13 @@
 
 use std::collections::BTreeSet;
 
+use super::ec103_create_options::{load, location};
 use super::{Check, Context, Outcome};
 use crate::analyze::FileFact;
 use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
 use crate::digest::Digest;
 use crate::facts::{ConfigFacts, ImageFacts};
+use crate::offer::Offer;
 use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
@@ -97,16 +101,42 @@ fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Secrets in one `NAME=value` entry: a known format anywhere in it, else a credential known
+/// by the variable's name.
+fn in_env_entry(entry: &str) -> Vec<SecretFact> {
+    let mut found = find_secrets(entry.as_bytes());
+    if found.is_empty() {
+        found.extend(credential_in_env(entry));
+    }
+    found
+}
+
+/// Secrets in the offer's defaults, which the listing publishes and every deployment manifest
+/// made from the offer carries: `(location, secret)`.
+fn in_offer(offer: &Offer) -> Vec<(String, SecretFact)> {
+    let mut out = Vec::new();
+    let env = offer.defaults.as_ref().and_then(|d| d.env.as_ref());
+    for (name, value) in env.into_iter().flatten() {
+        for s in in_env_entry(&format!("{name}={}", value.to_env_string())) {
+            out.push((format!("offer.json: defaults.env.{name}"), s));
+        }
+    }
+    if let Ok(Some(c)) = load(offer) {
+        for (i, entry) in c.body.env.unwrap_or_default().iter().enumerate() {
+            for s in in_env_entry(entry) {
+                out.push((location(&format!("Env[{i}]")), s));
+            }
+        }
+    }
+    out
+}
+
 /// Secrets in one config: `(field, secret)`.
 fn in_config(c: &ConfigFacts) -> Vec<(String, SecretFact)> {
     let mut out = Vec::new();
     for (i, kv) in c.env.iter().enumerate() {
         let name = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
-        let mut found = find_secrets(kv.as_bytes());
-        if found.is_empty() {
-            found.extend(credential_in_env(kv));
-        }
-        for s in found {
+        for s in in_env_entry(kv) {
             out.push((format!("Env[{i}] ({name})"), s));
         }
     }
@@ -125,10 +155,17 @@ fn in_config(c: &ConfigFacts) -> Vec<(String, SecretFact)> {
 
 fn run(cx: &Context<'_>) -> Outcome {
     let image = cx.image;
+    let mut findings: Vec<Finding> = in_offer(cx.offer)
+        .into_iter()
+        .map(|(at, s)| Finding::new(describe(&s)).at(at).help(CHECK.fix_hint()))
+        .collect();
     if image.platforms.is_empty() {
+        if !findings.is_empty() {
+            let n = findings.len();
+            return Outcome::fail(format!("{n} secret(s) in the offer's defaults"), findings);
+        }
         return Outcome::skip("the image could not be read (see EC101)");
     }
-    let mut findings = Vec::new();
     for p in &image.platforms {
         let Some(config) = &p.config else { continue };
         for (field, s) in in_config(config) {
@@ -163,7 +200,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             );
         }
         return Outcome::pass(format!(
-            "no secrets in the config or in {files} entries of {} layer(s)",
+            "no secrets in the offer's defaults, the config or {files} entries of {} layer(s)",
             image.layers.len()
         ));
     }
@@ -250,6 +287,47 @@ mod tests {
         let labels = vec![("conn".into(), "SharedAccessKey=${KEY}".into())];
         let o = outcome(&image(vec![layer], env, labels));
         assert_eq!(o.status, Status::Pass, "{o:#?}");
+    }
+
+    #[test]
+    fn secrets_in_the_offer_defaults_fail_where_they_are() {
+        let s = samples();
+        let spec = image(vec![], vec![], vec![]);
+        let mut v = offer_json();
+        v["defaults"]["env"] = serde_json::json!({
+            "IOTHUB_CONNECTION": s[0].1,
+            "MQTT_PASSWORD": "q8Zt2WmXv4Lr9KpB",
+            "LOG_LEVEL": "info",
+            "ADMIN_PASSWORD": "<ADMIN_PASSWORD>",
+        });
+        v["defaults"]["createOptions"] =
+            serde_json::json!({"Env": ["API_TOKEN=Zk3mQ9xV7tL2pR8w", "MODE=fast"]});
+        let o = check_with(&CHECK, &offer(&v), &facts(&spec));
+        assert_eq!(o.status, Status::Fail, "{o:#?}");
+        let at: Vec<&str> = o
+            .findings
+            .iter()
+            .map(|f| f.location.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            at,
+            [
+                "offer.json: defaults.env.IOTHUB_CONNECTION",
+                "offer.json: defaults.env.MQTT_PASSWORD",
+                "offer.json: defaults.createOptions.Env[0]",
+            ]
+        );
+        assert_redacted(
+            &o,
+            &[
+                "q8Zt2WmXv4Lr9KpB".to_owned(),
+                "Zk3mQ9xV7tL2pR8w".to_owned(),
+                s[0].1.clone(),
+            ],
+        );
+        // Judged even when the image cannot be read.
+        let o = check_with(&CHECK, &offer(&v), &ImageFacts::default());
+        assert_eq!((o.status, o.findings.len()), (Status::Fail, 3), "{o:#?}");
     }
 
     #[test]
