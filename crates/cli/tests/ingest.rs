@@ -50,6 +50,15 @@ fn idle_networks_of_ours() -> Vec<String> {
         .collect()
 }
 
+/// `edgecert check` of the OCI layout `layout` with a run window of `window` seconds, JSON out.
+fn check_json(offer: &Path, layout: &Path, window: u32) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_edgecert"));
+    c.args(["check", "--offer", offer.to_str().unwrap()])
+        .args(["--image", &format!("oci:{}", layout.display())])
+        .args(["--run-window", &window.to_string(), "--format", "json"]);
+    c
+}
+
 /// The example module under a name of its own, and `edgecert check` started on it with a long
 /// window, returned once both platforms' containers (amd64 and arm/v7) are running: the
 /// middle of the ingestion test.
@@ -60,10 +69,7 @@ fn started_midway(dir: &Path, prefix: &str) -> (String, Child) {
         v["offer"] = name.clone().into();
         v["defaults"]["moduleName"] = name.clone().into();
     });
-    let child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
-        .args(["check", "--offer", offer.to_str().unwrap()])
-        .args(["--image", &format!("oci:{}", layout.display())])
-        .args(["--run-window", "120", "--format", "json"])
+    let child = check_json(&offer, &layout, 120)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -159,12 +165,7 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
         dir.path().join("image"),
     );
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
-        .args(["check", "--offer", offer.to_str().unwrap()])
-        .args(["--image", &format!("oci:{}", layout.display())])
-        .args(["--run-window", "2", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = check_json(&offer, &layout, 2).output().unwrap();
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -190,10 +191,7 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
 fn without_an_engine_the_verdict_is_incomplete_and_says_how_to_get_one() {
     let dir = tempfile::tempdir().unwrap();
     let (offer, layout) = example(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
-        .args(["check", "--offer", offer.to_str().unwrap()])
-        .args(["--image", &format!("oci:{}", layout.display())])
-        .args(["--format", "json"])
+    let out = check_json(&offer, &layout, 30)
         .env("DOCKER_HOST", "unix:///nonexistent")
         .output()
         .unwrap();
