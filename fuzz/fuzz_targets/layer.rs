@@ -22,7 +22,9 @@ impl Store for OneBlob {
         Err(StoreError::Malformed("a layer alone has no root".into()))
     }
     fn manifest(&self, _: &Digest, _: u64) -> Result<Vec<u8>, StoreError> {
-        Err(StoreError::Malformed("a layer alone has no manifests".into()))
+        Err(StoreError::Malformed(
+            "a layer alone has no manifests".into(),
+        ))
     }
     fn open_blob(&self, _: &Digest) -> Result<Box<dyn Read + Send>, StoreError> {
         Ok(Box::new(std::io::Cursor::new(self.0.clone())))
@@ -52,6 +54,13 @@ fuzz_target!(|data: &[u8]| {
         max_ratio: 1000,
     };
     let store = OneBlob(blob.to_vec());
-    let facts = read_layer(&store, &layer, &default_analyzers(), limits, &NoProgress, None);
+    let facts = read_layer(
+        &store,
+        &layer,
+        &default_analyzers(),
+        limits,
+        &NoProgress,
+        None,
+    );
     assert!(facts.uncompressed_bytes <= limits.max_uncompressed + (1 << 20));
 });

@@ -19,7 +19,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(offer) = Offer::parse(text, "offer.json") else {
         return;
     };
-    let report = evaluate(&offer, &ImageFacts::default(), &Policy::default(), None, None);
+    let report = evaluate(
+        &offer,
+        &ImageFacts::default(),
+        &Policy::default(),
+        None,
+        None,
+    );
     assert_eq!(report.checks.len(), checks::all().len());
-    let _ = (json::render(&report), sarif::render(&report), junit::render(&report));
+    let _ = (
+        json::render(&report),
+        sarif::render(&report),
+        junit::render(&report),
+    );
 });
