@@ -37,7 +37,17 @@ BB="$STATE/busybox"
 have_bb=1
 for a in amd64 armhf arm64; do [ -x "$BB/$a/busybox" ] || have_bb=0; done
 
-if [ ${#missing[@]} -gt 0 ] || [ $arch_added = 1 ] || [ $have_bb = 0 ]; then
+# Real Debian packages the fixture builder installs into layers the way dpkg would (files,
+# status stanza, info/<pkg>.list): the real-layer tests of EC806 and the SBOM. Keyed by name
+# and architecture; a package already downloaded (any version) is kept.
+DEBS="$STATE/debs"
+deb_wants=(libgnutls30:amd64 libgnutls30:armhf python3-pip:all)
+have_debs=1
+for w in "${deb_wants[@]}"; do
+  ls "$DEBS/${w#*:}/${w%%:*}"_*.deb >/dev/null 2>&1 || have_debs=0
+done
+
+if [ ${#missing[@]} -gt 0 ] || [ $arch_added = 1 ] || [ $have_bb = 0 ] || [ $have_debs = 0 ]; then
   # apt-get update can exit 100 when one foreign index is mid-sync (field notes); retry once
   # and judge success by whether the installs below work.
   export DEBIAN_FRONTEND=noninteractive
@@ -61,6 +71,28 @@ if [ $have_bb = 0 ]; then
     done )
   rm -rf "$tmp"
   log "busybox binaries in $BB"
+fi
+
+if [ $have_debs = 0 ]; then
+  for w in "${deb_wants[@]}"; do
+    name=${w%%:*} arch=${w#*:}
+    ls "$DEBS/$arch/$name"_*.deb >/dev/null 2>&1 && continue
+    mkdir -p "$DEBS/$arch"
+    spec=$name; [ "$arch" = all ] || spec="$name:$arch"
+    ( cd "$DEBS/$arch" && apt-get download -qq "$spec" >/dev/null 2>&1 ) || log "cannot download $spec"
+  done
+  log "Debian packages for fixtures in $DEBS"
+fi
+
+# Real npm and PyPI packages for the real-layer tests (the Node IoT SDK's storage dependency,
+# which embeds the Azure Storage emulator's published key; the Python IoT SDK), pinned.
+PKGS="$STATE/packages"
+mkdir -p "$PKGS"
+if [ ! -s "$PKGS/azure-storage-blob-12.8.0.tgz" ]; then
+  ( cd "$PKGS" && npm pack -q @azure/storage-blob@12.8.0 >/dev/null 2>&1 ) || log "cannot npm pack @azure/storage-blob"
+fi
+if ! ls "$PKGS"/azure_iot_device-2.14.0-*.whl >/dev/null 2>&1; then
+  python3 -m pip download -q --no-deps azure-iot-device==2.14.0 -d "$PKGS" >/dev/null 2>&1 || log "cannot download azure-iot-device"
 fi
 
 # binfmt for arm32v7 / arm64 containers under qemu-user.
@@ -158,5 +190,7 @@ export EDGECERT_BUSYBOX_DIR=$BB
 export EDGECERT_TEST_REGISTRY=127.0.0.1:$REG_PORT
 export EDGECERT_CYCLONEDX_SCHEMA_DIR=$SCHEMAS
 export EDGECERT_TEST_CLAMD=unix:$CLAM/clamd.sock
+export EDGECERT_DEBS_DIR=$DEBS
+export EDGECERT_PACKAGES_DIR=$PKGS
 ENV
 log "ready (source $STATE/env)"

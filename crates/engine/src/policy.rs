@@ -18,7 +18,12 @@ pub struct Policy {
     pub id: String,
     pub version: String,
     pub severities: BTreeMap<String, Severity>,
+    /// Platforms the image must all offer (a policy file's `requiredPlatforms`; none built in).
     pub required_platforms: Vec<Platform>,
+    /// Platforms of which the image must offer at least one, each missing one a warning: the
+    /// built-in policy's IoT Edge Tier-1 set (`linux/amd64`, `linux/arm/v7`). Empty when a
+    /// policy file sets `requiredPlatforms`.
+    pub tier1_platforms: Vec<Platform>,
     pub device: DeviceBudget,
     pub limits: Limits,
     /// createOptions, minified, at most this many characters (8 chunks of 512).
@@ -43,7 +48,9 @@ impl Default for Policy {
             id: "default".into(),
             version: "2018.09".into(),
             severities: BTreeMap::new(),
-            required_platforms: vec![
+            required_platforms: Vec::new(),
+            // The Marketplace's later rule: at least one IoT Edge Tier-1 platform.
+            tier1_platforms: vec![
                 Platform::new("linux", "amd64", None),
                 Platform::new("linux", "arm", Some("v7")),
             ],
@@ -131,6 +138,7 @@ impl Policy {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+            self.tier1_platforms.clear();
         }
         if let Some(d) = file.device {
             self.device = d;

@@ -13,6 +13,7 @@
 pub mod header;
 pub mod inventory;
 pub mod malware;
+pub mod owners;
 pub mod sdk;
 pub mod secrets;
 
@@ -87,6 +88,8 @@ pub enum FileFact {
     Identifier {
         identifier: String,
     },
+    /// A package database lists these files as installed by one package (EC806, SBOM).
+    Owned(owners::PackageFiles),
 }
 
 /// The analyzers every run uses.
@@ -95,6 +98,7 @@ pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(header::HeaderAnalyzer),
         Box::new(secrets::SecretsAnalyzer),
         Box::new(inventory::InventoryAnalyzer),
+        Box::new(owners::OwnersAnalyzer),
         Box::new(sdk::SdkAnalyzer::new()),
     ]
 }

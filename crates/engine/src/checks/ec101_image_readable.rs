@@ -7,7 +7,10 @@
 //! is a finding and is never followed: absolute entry names, names or hardlink targets that
 //! climb out of the root with `..`, entries written through a symlink that climbs out, device
 //! nodes, manifests over 4 MiB, index nesting deeper than 4 or cyclic, decompressed size over
-//! the policy cap (8 GiB per layer) or a ratio over 1000:1.
+//! the policy cap (8 GiB per layer) or a ratio over 1000:1. The standard character devices
+//! (`/dev/null`, `zero`, `full`, `random`, `urandom`, `tty`, `console`, `ptmx` at their usual
+//! numbers), which `docker import` of a debootstrap tree puts in a layer, are information: the
+//! runtime mounts its own `/dev` over them.
 //!
 //! ## Why it matters
 //! The marketplace serves the image to devices that extract it as root. A blob that does not
@@ -48,6 +51,19 @@ fn run(cx: &Context<'_>) -> Outcome {
             }
         })
         .collect();
+    let notes: Vec<Finding> = image
+        .layers
+        .iter()
+        .flat_map(|(digest, l)| {
+            l.notes.iter().map(move |n| {
+                let at = match &n.path {
+                    Some(path) => format!("layer {digest}: {path}"),
+                    None => format!("layer {digest}"),
+                };
+                Finding::new(&n.message).at(at)
+            })
+        })
+        .collect();
     if image.platforms.is_empty() && findings.is_empty() {
         findings.push(Finding::new("the image has no platform manifest").help(&hint));
     }
@@ -57,11 +73,13 @@ fn run(cx: &Context<'_>) -> Outcome {
             "{} platform(s), {layers} distinct layer(s) read and verified",
             image.platforms.len()
         ))
+        .with(notes)
     } else {
         Outcome::fail(
             format!("{} problem(s) reading the image", findings.len()),
             findings,
         )
+        .with(notes)
     }
 }
 
@@ -95,6 +113,56 @@ mod tests {
                 .unwrap()
                 .ends_with(": dev/mem"),
             "{o:?}"
+        );
+    }
+
+    /// Issue 8 item 3: what `docker import` of a debootstrap tree produces is not hostile.
+    #[test]
+    fn standard_device_nodes_are_information() {
+        use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
+        let mut p = PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "1"]).unwrap();
+        let mut devices = Layer::new().dir("dev", 0o755);
+        for (name, major, minor) in [
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("full", 1, 7),
+            ("random", 1, 8),
+            ("urandom", 1, 9),
+            ("tty", 5, 0),
+            ("console", 5, 1),
+            ("ptmx", 5, 2),
+        ] {
+            devices = devices.char_device(format!("dev/{name}"), major, minor);
+        }
+        p.layers.push(devices);
+        let f = facts(&ImageSpec::new(vec![p.clone()]));
+        let o = check_with(&CHECK, &offer(&offer_json()), &f);
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.findings.len(), 8, "{o:?}");
+        assert!(
+            o.findings
+                .iter()
+                .all(|f| f.message.starts_with("standard device node"))
+        );
+        // The same name with another device's numbers is still hostile.
+        p.layers.push(Layer::new().char_device("dev/null", 1, 1));
+        let o = check_with(
+            &CHECK,
+            &offer(&offer_json()),
+            &facts(&ImageSpec::new(vec![p])),
+        );
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(
+            o.findings[0]
+                .message
+                .contains("character device node in a layer")
+        );
+        assert!(
+            o.findings[0]
+                .location
+                .as_ref()
+                .unwrap()
+                .ends_with(": dev/null")
         );
     }
 }

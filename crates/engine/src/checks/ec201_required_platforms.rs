@@ -1,17 +1,23 @@
 //! # EC201 required-platforms
 //!
 //! ## What it checks
-//! The image offers every platform the policy requires (built-in: `linux/amd64` and
-//! `linux/arm/v7`, IoT Edge Tier 1 of the criteria: Ubuntu Server x64 and Raspbian armhf), and
-//! `image.platforms` in the offer equals what the image really offers. Extra platforms such as
-//! `linux/arm64` are welcome.
+//! The image offers the platforms the policy asks for, and `image.platforms` in the offer
+//! equals what the image really offers. The built-in policy follows the Marketplace's rule: at
+//! least one IoT Edge Tier-1 platform (`linux/amd64` — Ubuntu Server x64 —, `linux/arm/v7` —
+//! Raspbian armhf) is required (none: `fail`), and each missing Tier-1 platform is a warning
+//! inside the check, which still passes. A policy's `requiredPlatforms` makes its whole set
+//! mandatory instead (each missing one: `fail`). Extra platforms such as `linux/arm64` are
+//! welcome.
 //!
 //! ## Why it matters
 //! Customers deploy the same marketplace module to x64 gateways and Raspberry Pi class devices;
-//! a missing platform fails on their device, not in the marketplace.
+//! a platform the image lacks fails on their device, not in the marketplace, and the listing
+//! tells them which devices the module runs on.
 //!
 //! ## Example
-//! An image index with only `linux/amd64`, or an offer claiming `linux/arm64` the image lacks.
+//! An image index with only `linux/arm64` (no Tier-1 platform), or an offer claiming
+//! `linux/arm64` the image lacks. An image with only `linux/amd64` passes with a warning that
+//! `linux/arm/v7` (Raspberry Pi class devices) is missing.
 //!
 //! ## How to fix
 //! Build a multi-arch image (`docker buildx build --platform linux/amd64,linux/arm/v7 --push`)
@@ -48,6 +54,30 @@ fn run(cx: &Context<'_>) -> Outcome {
                 ))
                 .help(&hint),
             );
+        }
+    }
+    let tier1 = &cx.policy.tier1_platforms;
+    let mut warnings = Vec::new();
+    if !tier1.is_empty() {
+        let missing: Vec<&Platform> = tier1.iter().filter(|p| !offered.contains(p)).collect();
+        if missing.len() == tier1.len() {
+            let names = missing.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+            findings.push(
+                Finding::new(format!(
+                    "the image offers no IoT Edge Tier-1 platform: at least one of {} is required",
+                    names.join(", ")
+                ))
+                .help(&hint),
+            );
+        } else {
+            for p in missing {
+                warnings.push(
+                    Finding::new(format!(
+                        "warning: the image does not offer IoT Edge Tier-1 platform {p}; devices of that platform cannot run the module"
+                    ))
+                    .help(&hint),
+                );
+            }
         }
     }
     let claimed_raw = cx
@@ -93,8 +123,14 @@ fn run(cx: &Context<'_>) -> Outcome {
         .collect::<Vec<_>>()
         .join(", ");
     if findings.is_empty() {
-        Outcome::pass(format!("platforms: {list}"))
+        let tail = match warnings.len() {
+            0 => String::new(),
+            1 => ", 1 warning".to_owned(),
+            n => format!(", {n} warnings"),
+        };
+        Outcome::pass(format!("platforms: {list}{tail}")).with(warnings)
     } else {
+        findings.extend(warnings);
         Outcome::fail(format!("image platforms: {list}"), findings)
     }
 }
@@ -103,38 +139,103 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
+    use crate::facts::ImageFacts;
+    use crate::offer::Offer;
+    use crate::policy::Policy;
     use crate::report::Status;
     use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
+
+    fn only(arch: Arch) -> ImageFacts {
+        facts(&ImageSpec::new(vec![
+            PlatformImage::busybox(arch, &["/bin/sh"]).unwrap(),
+        ]))
+    }
+
+    fn claiming(platforms: &[&str]) -> Offer {
+        let mut v = offer_json();
+        v["image"]["platforms"] = serde_json::json!(platforms);
+        offer(&v)
+    }
+
+    fn messages(o: &Outcome) -> Vec<&str> {
+        o.findings.iter().map(|f| f.message.as_str()).collect()
+    }
 
     #[test]
     fn pass_and_fail() {
         let good = facts(&good_spec());
-        assert_eq!(
-            check_with(&CHECK, &offer(&offer_json()), &good).status,
-            Status::Pass
-        );
-        let amd64_only = facts(&ImageSpec::new(vec![
-            PlatformImage::busybox(Arch::Amd64, &["/bin/sh"]).unwrap(),
-        ]));
-        let o = check_with(&CHECK, &offer(&offer_json()), &amd64_only);
+        let o = check_with(&CHECK, &offer(&offer_json()), &good);
+        assert_eq!((o.status, o.findings.len()), (Status::Pass, 0), "{o:?}");
+        let o = check_with(&CHECK, &offer(&offer_json()), &only(Arch::Amd64));
         assert_eq!(o.status, Status::Fail);
-        let msgs: Vec<&str> = o.findings.iter().map(|f| f.message.as_str()).collect();
         assert!(
-            msgs.contains(&"the image does not offer required platform linux/arm/v7"),
-            "{msgs:?}"
+            messages(&o)
+                .contains(&"image.platforms claims linux/arm/v7, which the image does not offer"),
+            "{o:?}"
         );
-        assert!(
-            msgs.contains(&"image.platforms claims linux/arm/v7, which the image does not offer"),
-            "{msgs:?}"
-        );
-        let mut v = offer_json();
-        v["image"]["platforms"] = serde_json::json!(["linux/amd64"]);
-        let o = check_with(&CHECK, &offer(&v), &good);
+        let o = check_with(&CHECK, &claiming(&["linux/amd64"]), &good);
         assert!(
             o.findings[0]
                 .message
                 .contains("offers linux/arm/v7, which image.platforms does not list"),
             "{o:?}"
+        );
+    }
+
+    /// Issue 8 item 2: the Marketplace's later rule, one Tier-1 platform is enough.
+    #[test]
+    fn one_tier1_platform_passes_with_a_warning() {
+        for (arch, name, missing) in [
+            (Arch::Amd64, "linux/amd64", "linux/arm/v7"),
+            (Arch::Armhf, "linux/arm/v7", "linux/amd64"),
+        ] {
+            let o = check_with(&CHECK, &claiming(&[name]), &only(arch));
+            assert_eq!(o.status, Status::Pass, "{o:?}");
+            assert_eq!(o.summary, format!("platforms: {name}, 1 warning"));
+            assert_eq!(
+                messages(&o),
+                [format!(
+                    "warning: the image does not offer IoT Edge Tier-1 platform {missing}; devices of that platform cannot run the module"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn no_tier1_platform_fails() {
+        let o = check_with(&CHECK, &claiming(&["linux/arm64"]), &only(Arch::Arm64));
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert_eq!(
+            messages(&o),
+            [
+                "the image offers no IoT Edge Tier-1 platform: at least one of linux/amd64, linux/arm/v7 is required"
+            ]
+        );
+    }
+
+    #[test]
+    fn policy_required_platforms_are_all_mandatory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "requiredPlatforms = [\"linux/amd64\", \"linux/arm/v7\", \"linux/arm64\"]\n",
+        )
+        .unwrap();
+        let policy = Policy::load(&file).unwrap();
+        assert!(policy.tier1_platforms.is_empty());
+        let good = facts(&good_spec());
+        let o = (CHECK.run)(&Context {
+            offer: &offer(&offer_json()),
+            image: &good,
+            policy: &policy,
+            published: None,
+            runtime: None,
+        });
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            messages(&o),
+            ["the image does not offer required platform linux/arm64"]
         );
     }
 }

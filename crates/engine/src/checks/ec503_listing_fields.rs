@@ -1,20 +1,23 @@
 //! # EC503 listing-fields
 //!
 //! ## What it checks
-//! `name` is 1–200 characters and `summary` 1–100, neither with control characters;
-//! `publisher`, `offer` and `plan` match `[a-z0-9][a-z0-9-]{1,49}`.
+//! `name` is 1–200 characters and `summary` 1–100, neither with control characters nor with
+//! Unicode bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+//! U+061C: "Trojan Source" spoofing); `publisher`, `offer` and `plan` match
+//! `[a-z0-9][a-z0-9-]{1,49}`.
 //!
 //! ## Why it matters
 //! These fields make the catalog entry and the module identifier `publisher.offer.plan`,
 //! which names the public repository and is the telemetry product info.
 //!
 //! ## Example
-//! `"publisher": "Contoso"` (upper case) or a 120-character summary.
+//! `"publisher": "Contoso"` (upper case), a 120-character summary, or a name carrying U+202E
+//! (right-to-left override) so that it reads as another publisher's module.
 //!
 //! ## How to fix
 //! Use lower-case ids of letters, digits and dashes; shorten the name and summary.
 
-use super::rules::{has_control_chars, is_id};
+use super::rules::{bidi_controls, has_control_chars, is_id};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -52,8 +55,23 @@ fn run(cx: &Context<'_>) -> Outcome {
                 if has_control_chars(v) {
                     findings.push(
                         Finding::new(format!("{field} contains control characters"))
-                            .at(at)
+                            .at(&at)
                             .help(&hint),
+                    );
+                }
+                let bidi = bidi_controls(v);
+                if !bidi.is_empty() {
+                    let list: Vec<String> = bidi
+                        .iter()
+                        .map(|c| format!("U+{:04X}", *c as u32))
+                        .collect();
+                    findings.push(
+                        Finding::new(format!(
+                            "{field} contains bidirectional formatting characters ({}): they reorder what readers see",
+                            list.join(", ")
+                        ))
+                        .at(at)
+                        .help(&hint),
                     );
                 }
             }
@@ -118,6 +136,35 @@ mod tests {
         // Exactly 200 characters (multi-byte) is fine.
         assert_eq!(
             run_offer(&CHECK, |v| v["name"] = "é".repeat(200).into()).status,
+            Status::Pass
+        );
+    }
+
+    /// Issue 8 item 17: bidi overrides in listing text are spoofing.
+    #[test]
+    fn bidi_format_characters_are_spoofing() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}'] {
+            let o = run_offer(&CHECK, |v| {
+                v["name"] = format!("Temp filter {c}rotcatnoC").into();
+                v["summary"] = format!("Filters{c} telemetry").into();
+            });
+            assert_eq!(o.status, Status::Fail, "{c:?}: {o:?}");
+            let want = format!("U+{:04X}", c as u32);
+            assert_eq!(o.findings.len(), 2, "{o:?}");
+            assert!(
+                o.findings[0]
+                    .message
+                    .starts_with("name contains bidirectional")
+            );
+            assert!(o.findings[0].message.contains(&want), "{o:?}");
+            assert_eq!(
+                o.findings[1].location.as_deref(),
+                Some("offer.json: summary")
+            );
+        }
+        // Other format-free non-ASCII text stays fine.
+        assert_eq!(
+            run_offer(&CHECK, |v| v["name"] = "Température — filtre".into()).status,
             Status::Pass
         );
     }

@@ -13,6 +13,14 @@
 //! `${KEY}`, `xxxx`, documented example keys) do not count. Findings name the place (layer and
 //! path with byte offset, or the config field) and a redacted hint, never the secret.
 //!
+//! What is public is information, not a blocking finding: keys their owners publish, known by
+//! value (GnuTLS's FIPS self-test keys inside `libgnutls.so.30`, which apt pulls into nearly
+//! every Debian and Ubuntu image; the Azure Storage and Cosmos DB emulator keys inside the
+//! Azure SDKs — the list and its sources are in `analyze::secrets::public`), keys inside files
+//! a distribution package installed (the image's dpkg or apk database lists the file), and keys
+//! inside shared libraries (`*.so`, `*.so.*` ELF shared objects: built-in test vectors). A key
+//! in the module's own files, its config (env, labels, history) or the offer still fails.
+//!
 //! ## Why it matters
 //! Everyone who can pull the module can read every layer. A device connection string or a
 //! private key baked into an image is shared with every customer, and a deleted file is still
@@ -20,7 +28,9 @@
 //!
 //! ## Example
 //! `layer sha256:…: app/appsettings.json`: IoT Hub device connection string
-//! (`SharedAccessKey=Hu4K… (44 chars)`) at byte 120.
+//! (`SharedAccessKey=Hu4K… (44 chars)`) at byte 120. Information, not a failure:
+//! `layer sha256:…: usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3`: private key (RSA PRIVATE
+//! KEY) at byte 1523136: a published key (GnuTLS FIPS 140 self-test key), not a secret.
 //!
 //! ## How to fix
 //! Remove the secret from the image and rotate it (it has been published). Provision device
@@ -28,14 +38,16 @@
 //! deployment manifest, a secrets store); in multi-stage builds, keep secrets out of the final
 //! stage and use build secrets (`RUN --mount=type=secret`) instead of `ENV`/`COPY`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::ec103_create_options::{load, location};
 use super::{Check, Context, Outcome};
 use crate::analyze::FileFact;
+use crate::analyze::owners::{Owner, package_owners};
 use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
 use crate::digest::Digest;
 use crate::facts::{ConfigFacts, ImageFacts};
+use crate::image::layer::FsEntry;
 use crate::offer::Offer;
 use crate::report::{Area, Finding, Severity};
 
@@ -51,6 +63,10 @@ pub const CHECK: Check = Check {
 
 /// Findings listed at most; the summary counts them all.
 const MAX_FINDINGS: usize = 100;
+
+/// ELF `e_type` of a shared object (also position-independent executables, hence the name
+/// test in [`is_library_name`]).
+const ELF_SHARED_OBJECT: u16 = 3;
 
 fn describe(f: &SecretFact) -> String {
     format!("{} ({})", f.secret.describe(), f.hint)
@@ -70,7 +86,47 @@ fn shipped(image: &ImageFacts, layer: &Digest, path: &str) -> (Vec<String>, bool
     (platforms, visible)
 }
 
-fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>) {
+/// Why a secret found in a file is information rather than a leak, if it is.
+fn public_reason(
+    image: &ImageFacts,
+    owners: &[HashMap<&str, Owner<'_>>],
+    layer: &Digest,
+    entry: &FsEntry,
+    secret: &SecretFact,
+) -> Option<String> {
+    if let Some(name) = &secret.public {
+        return Some(format!("a published key ({name}), not a secret"));
+    }
+    for (p, owned) in image.platforms.iter().zip(owners) {
+        if !p.layers.iter().any(|l| &l.digest == layer) {
+            continue;
+        }
+        if let Some(o) = owned.get(entry.path.as_str()) {
+            return Some(format!(
+                "in a file of the {} package {} (the distribution's own file, not the module's)",
+                o.manager.as_str(),
+                o.package
+            ));
+        }
+    }
+    let shared_object = entry
+        .facts
+        .iter()
+        .any(|f| matches!(f, FileFact::Elf(e) if e.file_type == ELF_SHARED_OBJECT))
+        && is_library_name(&entry.path);
+    shared_object.then(|| "inside a shared library (keys there are built-in test data)".to_owned())
+}
+
+/// `libx.so`, `libx.so.30.1`: a shared library's file name.
+fn is_library_name(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.ends_with(".so") || base.contains(".so.")
+}
+
+/// Secrets in layer files: blocking findings, and informational ones (published keys, files a
+/// distribution package installed, shared libraries).
+fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>, info: &mut Vec<Finding>) {
+    let owners: Vec<_> = image.platforms.iter().map(package_owners).collect();
     for (digest, layer) in &image.layers {
         for entry in &layer.entries {
             let secrets = entry.facts.iter().filter_map(|f| match f {
@@ -80,14 +136,20 @@ fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>) {
             for s in secrets {
                 let (platforms, visible) = shipped(image, digest, &entry.path);
                 let mut message = format!("{} at byte {}", describe(s), s.offset);
+                let public = public_reason(image, &owners, digest, entry, s);
+                if let Some(why) = &public {
+                    message.push_str(&format!(": {why}"));
+                }
                 if !visible {
                     message.push_str(
                         "; a later layer deletes or replaces the file, but this layer still ships it",
                     );
                 }
-                let mut finding = Finding::new(message)
-                    .at(format!("layer {digest}: {}", entry.path))
-                    .help(CHECK.fix_hint());
+                let mut finding =
+                    Finding::new(message).at(format!("layer {digest}: {}", entry.path));
+                if public.is_none() {
+                    finding = finding.help(CHECK.fix_hint());
+                }
                 if let [only] = platforms.as_slice() {
                     finding = finding.on(only);
                 } else if !platforms.is_empty() {
@@ -95,7 +157,11 @@ fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>) {
                         .message
                         .push_str(&format!(" (in {})", platforms.join(", ")));
                 }
-                findings.push(finding);
+                if public.is_some() {
+                    info.push(finding);
+                } else {
+                    findings.push(finding);
+                }
             }
         }
     }
@@ -177,7 +243,17 @@ fn run(cx: &Context<'_>) -> Outcome {
             );
         }
     }
-    in_files(image, &mut findings);
+    let mut info = Vec::new();
+    in_files(image, &mut findings, &mut info);
+    info.truncate(MAX_FINDINGS);
+    let noted = if info.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} published test key(s) or key(s) in distribution files noted as information",
+            info.len()
+        )
+    };
     let files = image
         .layers
         .values()
@@ -200,9 +276,10 @@ fn run(cx: &Context<'_>) -> Outcome {
             );
         }
         return Outcome::pass(format!(
-            "no secrets in the offer's defaults, the config or {files} entries of {} layer(s)",
+            "no secrets in the offer's defaults, the config or {files} entries of {} layer(s){noted}",
             image.layers.len()
-        ));
+        ))
+        .with(info);
     }
     let total = findings.len();
     findings.truncate(MAX_FINDINGS);
@@ -211,7 +288,11 @@ fn run(cx: &Context<'_>) -> Outcome {
     } else {
         String::new()
     };
-    Outcome::fail(format!("{total} embedded secret(s) found{shown}"), findings)
+    findings.extend(info);
+    Outcome::fail(
+        format!("{total} embedded secret(s) found{shown}{noted}"),
+        findings,
+    )
 }
 
 #[cfg(test)]

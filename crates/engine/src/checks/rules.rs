@@ -102,6 +102,21 @@ pub fn has_control_chars(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
+/// The Unicode bidirectional formatting characters of "Trojan Source" (CVE-2021-42574):
+/// embeddings and overrides U+202A–U+202E, isolates U+2066–U+2069, and the marks U+200E,
+/// U+200F, U+061C. In a listing they reorder what a customer reads (spoofing).
+pub fn bidi_controls(s: &str) -> Vec<char> {
+    let mut found: Vec<char> = s
+        .chars()
+        .filter(|c| {
+            matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,8 +83,33 @@ pub struct LayerFacts {
     pub uncompressed_bytes: u64,
     pub entries: Vec<FsEntry>,
     pub problems: Vec<LayerProblem>,
+    /// Harmless oddities worth a line of information in EC101 (standard device nodes).
+    pub notes: Vec<LayerProblem>,
     /// Read to the end, digest and size verified.
     pub complete: bool,
+}
+
+/// The character devices every container has, at their standard numbers: what `docker
+/// import` of a debootstrap tree puts in a layer. Harmless, because the runtime mounts a fresh
+/// `/dev` over the image's; any other device node (or these names with other numbers) is
+/// hostile.
+const STANDARD_DEVICES: &[(&str, u32, u32)] = &[
+    ("dev/null", 1, 3),
+    ("dev/zero", 1, 5),
+    ("dev/full", 1, 7),
+    ("dev/random", 1, 8),
+    ("dev/urandom", 1, 9),
+    ("dev/tty", 5, 0),
+    ("dev/console", 5, 1),
+    ("dev/ptmx", 5, 2),
+];
+
+fn standard_device(path: &str, header: &tar::Header) -> bool {
+    let major = header.device_major().ok().flatten();
+    let minor = header.device_minor().ok().flatten();
+    STANDARD_DEVICES
+        .iter()
+        .any(|&(p, ma, mi)| p == path && major == Some(ma) && minor == Some(mi))
 }
 
 /// Reads one layer. Never fails: everything that goes wrong is a `LayerProblem`.
@@ -102,6 +127,7 @@ pub fn read_layer(
         uncompressed_bytes: 0,
         entries: Vec::new(),
         problems: Vec::new(),
+        notes: Vec::new(),
         complete: false,
     };
     let raw = match store.open_blob(&layer.digest) {
@@ -423,6 +449,14 @@ fn walk<R: Read>(
                         continue;
                     }
                 }
+            }
+            tar::EntryType::Char if standard_device(&path, header) => {
+                facts.notes.push(LayerProblem {
+                    message: "standard device node (the runtime mounts its own /dev over it)"
+                        .into(),
+                    path: Some(path.clone()),
+                });
+                EntryKind::Other
             }
             tar::EntryType::Char | tar::EntryType::Block => {
                 facts.problems.push(hostile(format!(

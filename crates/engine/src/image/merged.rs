@@ -261,6 +261,7 @@ mod tests {
                 })
                 .collect(),
             problems: vec![],
+            notes: Vec::new(),
             complete: true,
         }
     }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::analyze::FileFact;
 use crate::analyze::inventory::Component;
+use crate::analyze::owners::package_owners;
 use crate::facts::{ImageFacts, PlatformFacts};
 use crate::image::merged::NodeKind;
 
@@ -44,10 +45,15 @@ pub struct Entry {
     pub locations: Vec<String>,
 }
 
-/// The components a platform's merged filesystem declares, with their paths.
+/// The components a platform's merged filesystem declares, with their paths. A language
+/// package (npm, PyPI, …) whose metadata file a distribution package installed — Debian's
+/// `/usr/share/nodejs`, `python3-*` in `dist-packages` — is that deb or apk component, already
+/// listed from the package database, and is not counted again.
 pub fn platform_components(p: &PlatformFacts) -> impl Iterator<Item = (&str, &Component)> {
+    let owners = package_owners(p);
     p.fs.iter()
         .filter(|(_, n)| n.kind == NodeKind::File)
+        .filter(move |(path, _)| !owners.contains_key(path.as_str()))
         .flat_map(|(path, n)| {
             n.facts.iter().filter_map(move |f| match f {
                 FileFact::Component(c) => Some((path.as_str(), c)),

@@ -27,6 +27,7 @@ pub(super) fn shared_access_key(win: &[u8], at: usize, from: usize) -> Option<Hi
         kind,
         start: from,
         hint: hint(value),
+        public: None,
     })
 }
 
@@ -72,6 +73,7 @@ fn sas_signature(win: &[u8], from: usize, kind: SecretKind) -> Option<Hit> {
         kind,
         start: from,
         hint: hint(raw),
+        public: None,
     })
 }
 
@@ -110,6 +112,7 @@ pub(super) fn account_key(win: &[u8], from: usize) -> Option<Hit> {
         kind: SecretKind::StorageAccountKey,
         start: from,
         hint: hint(value),
+        public: super::public::lookup(value),
     })
 }
 

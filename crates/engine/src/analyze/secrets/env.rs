@@ -106,6 +106,7 @@ pub fn credential_in_env(entry: &str) -> Option<SecretFact> {
         secret: SecretKind::CredentialInEnv,
         offset: (name.len() + 1) as u64,
         hint: hint(value.as_bytes()),
+        public: None,
     })
 }
 

@@ -15,6 +15,7 @@
 
 mod azure;
 mod env;
+pub mod public;
 pub mod rules;
 
 use std::sync::OnceLock;
@@ -36,6 +37,9 @@ pub struct SecretFact {
     pub offset: u64,
     /// Redacted: never the secret itself.
     pub hint: String,
+    /// The name of a key its owner publishes (a test or emulator key): information only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<String>,
 }
 
 /// Facts kept per file: past this, the file is reported with what was found so far.
@@ -88,6 +92,7 @@ fn check(kw: usize, win: &[u8], at: usize, base: u64, found: &mut Vec<SecretFact
             secret: hit.kind,
             offset,
             hint: hit.hint,
+            public: hit.public.map(|k| k.name.to_string()),
         });
     }
 }

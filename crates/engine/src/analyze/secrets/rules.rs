@@ -27,6 +27,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::azure;
+use super::public::{self, PublicKey};
 
 /// Bytes before a keyword a rule may look at (PEM `-----BEGIN RSA `, connection-string keys).
 pub const BACK: usize = 256;
@@ -152,6 +153,8 @@ pub struct Hit {
     pub start: usize,
     /// Redacted: at most the first 4 characters and the length, or a PEM label.
     pub hint: String,
+    /// A key its owner publishes (test and emulator keys): information, not a leak.
+    pub public: Option<&'static PublicKey>,
 }
 
 /// Checks the candidate whose keyword (`kw` bytes long) starts at `at` in `win`. The window
@@ -301,6 +304,10 @@ pub(super) fn base64_value(win: &[u8], from: usize) -> (usize, usize) {
     (body, padded)
 }
 
+/// Body characters a PEM rule collects: the first 64 decide plausibility, all of them
+/// identify a published key (`public`).
+const PEM_BODY: usize = 256;
+
 const PEM_LABELS: &[&str] = &["", "RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED "];
 
 fn pem(win: &[u8], at: usize, from: usize) -> Option<Hit> {
@@ -312,7 +319,8 @@ fn pem(win: &[u8], at: usize, from: usize) -> Option<Hit> {
     })?;
     let start = at - "-----BEGIN ".len() - label.len();
     let body = pem_body(win, from);
-    if body.len() < 48 || has_fake_word(&body) || entropy(&body) < 3.0 {
+    let head = &body[..body.len().min(64)];
+    if head.len() < 48 || has_fake_word(head) || entropy(head) < 3.0 {
         return None;
     }
     let name = String::from_utf8_lossy(&win[at..from - "-----".len()]);
@@ -320,10 +328,11 @@ fn pem(win: &[u8], at: usize, from: usize) -> Option<Hit> {
         kind: SecretKind::PrivateKey,
         start,
         hint: format!("{label}{name}"),
+        public: public::lookup(&body),
     })
 }
 
-/// Up to 64 base64 characters of a PEM body after its BEGIN line: header lines (`Proc-Type:`,
+/// Up to [`PEM_BODY`] base64 characters of a PEM body after its BEGIN line: header lines (`Proc-Type:`,
 /// `DEK-Info:`, `Version:`) and blank lines are skipped, line breaks may be real or escaped
 /// (`\n` inside a JSON or shell string).
 fn pem_body(win: &[u8], mut i: usize) -> Vec<u8> {
@@ -345,8 +354,8 @@ fn pem_body(win: &[u8], mut i: usize) -> Vec<u8> {
         }
         i = line_end;
     }
-    let mut body = Vec::with_capacity(64);
-    while body.len() < 64 {
+    let mut body = Vec::with_capacity(PEM_BODY);
+    while body.len() < PEM_BODY {
         i = skip_space(i);
         match win.get(i) {
             Some(&c) if is_b64(c) => {
@@ -404,6 +413,7 @@ fn aws_key_id(win: &[u8], at: usize) -> Option<Hit> {
         },
         start: at,
         hint: hint(id),
+        public: None,
     })
 }
 
@@ -419,6 +429,7 @@ fn aws_secret(win: &[u8], from: usize) -> Option<Hit> {
         kind: SecretKind::AwsSecretAccessKey,
         start: sep,
         hint: hint(v),
+        public: None,
     })
 }
 
@@ -441,6 +452,7 @@ fn prefixed(
         kind,
         start: at,
         hint: hint(&win[at..end]),
+        public: None,
     })
 }
 
@@ -456,6 +468,7 @@ fn slack(win: &[u8], at: usize, from: usize) -> Option<Hit> {
         kind: SecretKind::SlackToken,
         start: at,
         hint: hint(&win[at..end]),
+        public: None,
     })
 }
 
@@ -477,6 +490,7 @@ fn slack_webhook(win: &[u8], from: usize) -> Option<Hit> {
         kind: SecretKind::SlackWebhook,
         start: from,
         hint: hint(&win[from..end]),
+        public: None,
     })
 }
 
