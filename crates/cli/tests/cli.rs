@@ -513,3 +513,38 @@ fn hostile_routes_are_diagnostics_not_stack_overflows() {
         );
     }
 }
+
+/// Issue 8 item 7: `--published` errors were read as "tag absent" and EC603 passed. A
+/// registry that cannot be asked stops the run (exit 2) with the cause.
+#[test]
+fn unreachable_published_registry_is_exit_2_not_an_ec603_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, layout) = example(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let published = format!("docker://127.0.0.1:{port}/contoso/tempfilter");
+    let r = run(&[
+        "check",
+        "--no-run",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &format!("oci:{}", layout.display()),
+        "--published",
+        &published,
+        "--tls-verify=false",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.is_empty(), "no report: {}", r.stdout);
+    assert!(
+        r.stderr.contains(&published[9..])
+            && r.stderr.to_lowercase().contains("connection refused"),
+        "{}",
+        r.stderr
+    );
+}
