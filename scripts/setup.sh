@@ -185,10 +185,32 @@ PY
   rm -rf "$tmp"
 fi
 
+# The official SARIF 2.1.0 JSON schema (OASIS, final "rtm.5" text), for the test that validates
+# `--format sarif` output. Not vendored: its licence terms (OASIS IPR policy) are not confirmed
+# for redistribution in this repository. Microsoft's MIT-licensed @microsoft/jest-sarif package
+# ships the file; pinned by version and by the file's sha256, fetched once.
+SARIF_PKG=@microsoft/jest-sarif@1.0.0-beta.0
+SARIF_SHA256=2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
+SARIF_SCHEMA="$STATE/schemas/sarif-2.1.0-rtm.5.json"
+if ! echo "$SARIF_SHA256  $SARIF_SCHEMA" | sha256sum -c --status 2>/dev/null; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && npm pack -q "$SARIF_PKG" >/dev/null 2>&1) \
+    && tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/schemas/sarif-2.1.0-rtm.5.json \
+    && echo "$SARIF_SHA256  $tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" | sha256sum -c --status; then
+    mkdir -p "$STATE/schemas"
+    mv "$tmp/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$SARIF_SCHEMA"
+    log "SARIF schema in $SARIF_SCHEMA"
+  else
+    log "cannot fetch the SARIF 2.1.0 schema ($SARIF_PKG): the SARIF schema test will skip"
+  fi
+  rm -rf "$tmp"
+fi
+
 cat >"$STATE/env" <<ENV
 export EDGECERT_BUSYBOX_DIR=$BB
 export EDGECERT_TEST_REGISTRY=127.0.0.1:$REG_PORT
 export EDGECERT_CYCLONEDX_SCHEMA_DIR=$SCHEMAS
+export EDGECERT_SARIF_SCHEMA=$SARIF_SCHEMA
 export EDGECERT_TEST_CLAMD=unix:$CLAM/clamd.sock
 export EDGECERT_DEBS_DIR=$DEBS
 export EDGECERT_PACKAGES_DIR=$PKGS

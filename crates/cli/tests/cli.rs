@@ -257,10 +257,13 @@ fn sarif_and_junit_outputs() {
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let ec902 = results.iter().find(|r| r["ruleId"] == "EC902").unwrap();
     assert_eq!(ec902["level"], "error");
-    assert_eq!(
-        ec902["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "offer.json"
+    let physical = &ec902["locations"][0]["physicalLocation"];
+    let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("file:///") && uri.ends_with("/offer.json"),
+        "the offer path as given: {uri}"
     );
+    assert!(physical["region"]["startLine"].as_u64().unwrap() > 1);
     let r = run(&[
         "check",
         "--no-run",
@@ -443,4 +446,105 @@ fn offer_schema_matches_the_parser() {
     let r = run(&["schema", "report"]);
     let report_schema: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(report_schema["properties"]["checks"].is_object());
+}
+
+/// Issue 8 item 8: a route of ~6,000 nested parentheses or ~18,700 chained terms overflowed
+/// the stack (abort, exit 134) in `route test` and in `check`.
+#[test]
+fn hostile_routes_are_diagnostics_not_stack_overflows() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = dir.path().join("m.json");
+    std::fs::write(&message, "{}").unwrap();
+    let parens = format!(
+        "FROM /messages/* WHERE {}true{} INTO $upstream",
+        "(".repeat(6000),
+        ")".repeat(6000)
+    );
+    let chain = format!(
+        "FROM /messages/* WHERE {} INTO $upstream",
+        vec!["a"; 18_700].join(" AND ")
+    );
+    for route in [&parens, &chain] {
+        let r = run(&[
+            "route",
+            "test",
+            "--route",
+            route,
+            "--message",
+            message.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("at most 4096 bytes"), "{}", r.stderr);
+        assert!(r.stderr.len() < 2000, "the route is not echoed whole");
+    }
+
+    let (offer, layout) = example(dir.path());
+    edit_offer(&offer, |v| {
+        v["defaults"]["routes"]["deep"] = parens.clone().into();
+        v["defaults"]["routes"]["long"] = chain.clone().into();
+    });
+    let r = run(&[
+        "check",
+        "--no-run",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &format!("oci:{}", layout.display()),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let ec105 = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC105")
+        .unwrap();
+    assert_eq!(ec105["status"], "fail");
+    let findings = ec105["findings"].as_array().unwrap();
+    for name in ["deep", "long"] {
+        assert!(
+            findings.iter().any(
+                |f| f["location"] == format!("offer.json: defaults.routes.{name}")
+                    && f["message"].as_str().unwrap().contains("4096 bytes")
+            ),
+            "{findings:#?}"
+        );
+    }
+}
+
+/// Issue 8 item 7: `--published` errors were read as "tag absent" and EC603 passed. A
+/// registry that cannot be asked stops the run (exit 2) with the cause.
+#[test]
+fn unreachable_published_registry_is_exit_2_not_an_ec603_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, layout) = example(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let published = format!("docker://127.0.0.1:{port}/contoso/tempfilter");
+    let r = run(&[
+        "check",
+        "--no-run",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &format!("oci:{}", layout.display()),
+        "--published",
+        &published,
+        "--tls-verify=false",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.is_empty(), "no report: {}", r.stdout);
+    assert!(
+        r.stderr.contains(&published[9..])
+            && r.stderr.to_lowercase().contains("connection refused"),
+        "{}",
+        r.stderr
+    );
 }

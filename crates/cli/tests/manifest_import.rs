@@ -178,6 +178,43 @@ fn manifest_options() {
     assert!(e.contains("$.defaults.moduleName"), "{e}");
 }
 
+/// Issue 8 item 18: `edgecert manifest` wrote invalid tags and routes into a manifest that
+/// IoT Hub or edgeHub would then refuse.
+#[test]
+fn manifest_with_invalid_tag_or_route_exits_2_naming_it() {
+    let (_, offer) = &fixture_offers()[0];
+    let e = manifest(offer, &["--tag", "1.0 beta"]).unwrap_err();
+    assert!(
+        e.contains("--tag \"1.0 beta\": not a valid image tag"),
+        "{e}"
+    );
+    let mut bad_tag = offer.clone();
+    bad_tag["image"]["defaultTag"] = json!("-1.0");
+    let e = manifest(&bad_tag, &[]).unwrap_err();
+    assert!(e.contains("$.image.defaultTag"), "{e}");
+    let mut bad_route = offer.clone();
+    bad_route["defaults"]["routes"]["broken"] = json!("FROM /messages/* WHERE a = INTO $upstream");
+    let e = manifest(&bad_route, &[]).unwrap_err();
+    assert!(
+        e.contains("$.defaults.routes.broken") && e.contains("invalid route: error at char"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("offer.json");
+    std::fs::write(&path, bad_route.to_string()).unwrap();
+    assert_eq!(
+        run(&["manifest", "--offer", path.to_str().unwrap()]).code,
+        2
+    );
+    let mut bad_repo = offer.clone();
+    bad_repo["image"]["repository"] = json!("registry.example.com/Contoso/TempFilter");
+    let e = manifest(&bad_repo, &[]).unwrap_err();
+    assert!(
+        e.contains("$.image.repository") && e.contains("\"Contoso\""),
+        "{e}"
+    );
+}
+
 /// Every directory named `modules` under `root` that holds a `*/module.json`: its parent is an
 /// iotedgedev solution.
 fn solutions(root: &Path) -> Vec<PathBuf> {

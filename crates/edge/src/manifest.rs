@@ -1,13 +1,17 @@
 //! Deployment manifest generation: turns one module's deployment settings (an engine-independent
 //! [`ModuleDeployment`]) into a complete IoT Edge deployment manifest — `$edgeAgent` schema 1.1
-//! with the current runtime's system modules, the module with its createOptions chunked exactly
+//! with the supported runtime's (1.5) system modules, the module with its createOptions chunked exactly
 //! like the tooling (`create_options::chunk`), env, `$edgeHub` schema 1.2 with the routes, and
 //! the module twin — or into a layered-deployment fragment with dotted keys. Facts come from
 //! `../shared/spec/iotedge.md` ("Deployment manifest"); the output validates against
 //! SchemaStore's `azure-iot-edge-deployment-2.0.json` (tested against the copy in `../shared`).
 //!
-//! Deliberately absent: reading offers (the CLI maps an `Offer` to [`ModuleDeployment`]),
-//! judging the values (that is what the checks do) and any I/O. The output is deterministic:
+//! What it writes must deploy: the module name, the image reference (with its tag; template
+//! variables and placeholders are left for later) and every route (name and syntax,
+//! `route::parse` with placeholders allowed) are validated first, and a
+//! bad one is a [`ManifestError`] naming it. Deliberately absent: reading offers (the CLI maps
+//! an `Offer` to [`ModuleDeployment`]), judging values that deploy but are unwise (that is what
+//! the checks do) and any I/O. The output is deterministic:
 //! keys in a fixed order, routes and env sorted by name.
 
 use std::collections::BTreeMap;
@@ -15,14 +19,18 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::create_options::{self, ChunkError, ParseError, TOOLING_MAX_CHUNKS};
+use crate::{names, route};
 
-/// `$edgeAgent` desired properties schema version written.
+/// `$edgeAgent` desired properties schema version written: the newest edgeAgent 1.5 reads
+/// (`iotedge.md`: `1.0` or `1.1`), as the 1.5 tooling templates write.
 pub const EDGE_AGENT_SCHEMA: &str = "1.1";
-/// `$edgeHub` desired properties schema version written (object routes need ≥ 1.1).
+/// `$edgeHub` desired properties schema version written (`1.0`–`1.3` accepted; object routes
+/// with priority and time to live need ≥ 1.1), as the 1.5 tooling templates write.
 pub const EDGE_HUB_SCHEMA: &str = "1.2";
-/// The current long-term-support runtime images.
-pub const EDGE_AGENT_IMAGE: &str = "mcr.microsoft.com/azureiotedge-agent:1.4";
-pub const EDGE_HUB_IMAGE: &str = "mcr.microsoft.com/azureiotedge-hub:1.4";
+/// The supported runtime's images, rolling `1.5` tags (1.4 reached end of life in November
+/// 2024; `iotedge.md` "Versioning convention": the minor tag follows patch releases).
+pub const EDGE_AGENT_IMAGE: &str = "mcr.microsoft.com/azureiotedge-agent:1.5";
+pub const EDGE_HUB_IMAGE: &str = "mcr.microsoft.com/azureiotedge-hub:1.5";
 /// edgeHub's createOptions as iotedgedev's templates write it: AMQPS, MQTTS and HTTPS/WebSockets
 /// published on the host so leaf devices can connect.
 pub const EDGE_HUB_CREATE_OPTIONS: &str = r#"{"HostConfig":{"PortBindings":{"5671/tcp":[{"HostPort":"5671"}],"8883/tcp":[{"HostPort":"8883"}],"443/tcp":[{"HostPort":"443"}]}}}"#;
@@ -57,6 +65,65 @@ pub enum ManifestError {
     NoModuleName,
     #[error("image reference is empty")]
     NoImage,
+    #[error("module name {name:?} {problem}")]
+    ModuleName { name: String, problem: String },
+    #[error("image reference {image:?} {problem}")]
+    Image { image: String, problem: String },
+    #[error("route {name:?}: {problem}")]
+    Route { name: String, problem: String },
+}
+
+/// Everything the manifest would carry that IoT Hub or the runtime would refuse: the first
+/// problem, naming what and where.
+fn validate(d: &ModuleDeployment) -> Result<(), ManifestError> {
+    if d.module_name.trim().is_empty() {
+        return Err(ManifestError::NoModuleName);
+    }
+    if d.image.trim().is_empty() {
+        return Err(ManifestError::NoImage);
+    }
+    if let Some(problem) = names::module_name_problems(&d.module_name)
+        .into_iter()
+        .next()
+    {
+        return Err(ManifestError::ModuleName {
+            name: d.module_name.clone(),
+            problem,
+        });
+    }
+    let image = names::without_variables(&d.image);
+    if let Some(problem) = names::tagged_reference_problems(&image).into_iter().next() {
+        return Err(ManifestError::Image {
+            image: d.image.clone(),
+            problem,
+        });
+    }
+    for (name, spec) in &d.routes {
+        let bad = |problem: String| ManifestError::Route {
+            name: name.clone(),
+            problem,
+        };
+        if let Some(p) = names::route_name_problems(name).into_iter().next() {
+            return Err(bad(format!("the name {p}")));
+        }
+        let text = match spec {
+            Value::String(s) => s.as_str(),
+            Value::Object(o) => match o.get("route") {
+                Some(Value::String(s)) => s.as_str(),
+                _ => return Err(bad("an object route needs a string `route`".into())),
+            },
+            _ => {
+                return Err(bad(
+                    "must be a route string or {route, priority, timeToLiveSecs}".into(),
+                ));
+            }
+        };
+        let parsed = route::parse_with(text, route::Options { placeholders: true });
+        if let Some(e) = parsed.errors().next() {
+            return Err(bad(format!("invalid route: {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// The module's `settings`: image, then the createOptions chunks (none when it is empty).
@@ -81,12 +148,7 @@ fn settings(d: &ModuleDeployment) -> Result<Map<String, Value>, ManifestError> {
 
 /// The module entry under `$edgeAgent`'s `modules`.
 pub fn module_entry(d: &ModuleDeployment) -> Result<Value, ManifestError> {
-    if d.module_name.trim().is_empty() {
-        return Err(ManifestError::NoModuleName);
-    }
-    if d.image.trim().is_empty() {
-        return Err(ManifestError::NoImage);
-    }
+    validate(d)?;
     let mut m = Map::new();
     m.insert("version".into(), json!("1.0"));
     m.insert("type".into(), json!("docker"));
@@ -339,6 +401,59 @@ mod tests {
             let errors: Vec<String> = v.iter_errors(&m).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{errors:#?}");
         }
+    }
+
+    /// Issue 8 item 18: `edgecert manifest` wrote whatever it was given.
+    #[test]
+    fn manifest_with_invalid_tag_or_route_is_an_error_naming_it() {
+        let mut d = sample();
+        d.image = "registry.example.com/contoso/filter:1.0 beta".into();
+        let e = generate(&d).unwrap_err();
+        assert!(matches!(e, ManifestError::Image { .. }), "{e}");
+        assert!(e.to_string().contains("tag \"1.0 beta\""), "{e}");
+        let mut d = sample();
+        d.routes
+            .insert("bad".into(), json!("FROM /messages/* WHERE INTO $upstream"));
+        let e = generate_layered(&d).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("route \"bad\": invalid route: error at char"),
+            "{e}"
+        );
+        let mut d = sample();
+        d.routes
+            .insert("has.dot".into(), json!("FROM /messages/* INTO $upstream"));
+        assert!(matches!(generate(&d), Err(ManifestError::Route { .. })));
+        let mut d = sample();
+        d.routes.insert("obj".into(), json!({"priority": 1}));
+        assert!(matches!(generate(&d), Err(ManifestError::Route { .. })));
+        let mut d = sample();
+        d.module_name = "edgeHub".into();
+        assert!(matches!(
+            generate(&d),
+            Err(ManifestError::ModuleName { .. })
+        ));
+        // A placeholder the customer fills in is not an error.
+        let mut d = sample();
+        d.routes.insert(
+            "ph".into(),
+            json!("FROM /messages/* WHERE $connectionDeviceId = '<DEVICE_ID>' INTO $upstream"),
+        );
+        assert!(generate(&d).is_ok());
+    }
+
+    #[test]
+    fn manifest_targets_the_supported_runtime_1_5() {
+        let m = generate(&sample()).unwrap();
+        let system = &m["modulesContent"]["$edgeAgent"]["properties.desired"]["systemModules"];
+        assert_eq!(
+            system["edgeAgent"]["settings"]["image"],
+            "mcr.microsoft.com/azureiotedge-agent:1.5"
+        );
+        assert_eq!(
+            system["edgeHub"]["settings"]["image"],
+            "mcr.microsoft.com/azureiotedge-hub:1.5"
+        );
     }
 
     #[test]

@@ -92,6 +92,138 @@ pub fn route_name_problems(name: &str) -> Vec<String> {
     out
 }
 
+/// `s` with every template variable (`$VAR`, `${VAR}`: iotedgedev and CI templates expand
+/// them before deployment) and `<PLACEHOLDER>` replaced by `x`: they stand for values filled in
+/// later, so reference and tag rules judge only the text around them.
+pub fn without_variables(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+    while i < chars.len() {
+        let rest = &chars[i..];
+        let len = match rest {
+            ['$', '{', ..] => rest.iter().position(|c| *c == '}').map(|e| e + 1),
+            ['$', c, ..] if c.is_ascii_alphabetic() || *c == '_' => {
+                Some(1 + rest[1..].iter().take_while(|c| word(c)).count())
+            }
+            ['<', c, ..] if c.is_ascii_uppercase() => {
+                rest.iter().position(|c| *c == '>').filter(|&e| {
+                    rest[1..e]
+                        .iter()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                })
+            }
+            _ => None,
+        };
+        match len {
+            Some(n) if n > 1 => {
+                out.push('x');
+                i += n + usize::from(rest[0] == '<');
+            }
+            _ => {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Why `tag` cannot be an image tag: Docker's `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn tag_problems(tag: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let len = tag.chars().count();
+    if !(1..=128).contains(&len) {
+        out.push(format!("must be 1 to 128 characters long, is {len}"));
+    }
+    if let Some(first) = tag.chars().next()
+        && !(first.is_ascii_alphanumeric() || first == '_')
+    {
+        out.push(format!(
+            "must start with a letter, digit or `_`, starts with {first:?}"
+        ));
+    }
+    let bad: Vec<char> = tag
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .collect();
+    if !bad.is_empty() {
+        out.push(format!(
+            "may contain only letters, digits, `_`, `.` and `-`; found {}",
+            quoted(&bad)
+        ));
+    }
+    out
+}
+
+/// Why `reference` cannot be a tagged image reference `[HOST[:PORT]/]PATH:TAG` in Docker's
+/// grammar (distribution/reference): path components `[a-z0-9]+` joined by `.`, `_`, `__` or
+/// dashes, host names of letters, digits, `-` and `.` with an optional numeric port.
+pub fn tagged_reference_problems(reference: &str) -> Vec<String> {
+    let Some((name, tag)) = reference
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+    else {
+        return vec!["has no `:TAG`".to_owned()];
+    };
+    let mut out: Vec<String> = tag_problems(tag)
+        .into_iter()
+        .map(|p| format!("tag {tag:?} {p}"))
+        .collect();
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let first = parts[0];
+    if parts.len() > 1 && (first.contains(['.', ':']) || first == "localhost") {
+        parts.remove(0);
+        let (host, port) = first.split_once(':').unwrap_or((first, ""));
+        let host_ok = !host.is_empty()
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if !host_ok {
+            out.push(format!("registry host {host:?} is not a host name"));
+        }
+        if first.contains(':') && port.parse::<u16>().map_or(true, |p| p == 0) {
+            out.push(format!("registry port {port:?} is not a port number"));
+        }
+    }
+    for c in parts {
+        if !path_component_ok(c) {
+            out.push(format!(
+                "repository path component {c:?} must be lower-case letters and digits, separated by `.`, `_`, `__` or `-`"
+            ));
+        }
+    }
+    out
+}
+
+fn path_component_ok(c: &str) -> bool {
+    let alnum = |ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit();
+    let chars: Vec<char> = c.chars().collect();
+    if !chars.first().is_some_and(|ch| alnum(*ch)) || !chars.last().is_some_and(|ch| alnum(*ch)) {
+        return false;
+    }
+    let mut i = 0;
+    while i < chars.len() {
+        if alnum(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !alnum(chars[i]) {
+            i += 1;
+        }
+        let sep: String = chars[start..i].iter().collect();
+        if !(matches!(sep.as_str(), "." | "_" | "__") || sep.chars().all(|ch| ch == '-')) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Distinct characters, quoted and joined: `'.', ' '`.
 fn quoted(chars: &[char]) -> String {
     let mut seen: Vec<char> = Vec::new();
@@ -222,5 +354,46 @@ mod tests {
         assert!(is_placeholder("<DATA_DIR>"));
         assert!(!is_placeholder("<DATA_DIR>/x"));
         assert!(!is_placeholder(""));
+    }
+
+    #[test]
+    fn variables_and_placeholders_are_not_judged() {
+        assert_eq!(without_variables("${VER}.${BLD}"), "x.x");
+        assert_eq!(
+            without_variables("$CONTAINER_REGISTRY_USERNAME_myacr.azurecr.io/a:$V"),
+            "x.azurecr.io/a:x"
+        );
+        assert_eq!(without_variables("<REGISTRY>/p:0.0"), "x/p:0.0");
+        assert_eq!(without_variables("a$/<lower>:1"), "a$/<lower>:1");
+        assert!(tagged_reference_problems(&without_variables("$ACR/x/y:${T}")).is_empty());
+    }
+
+    #[test]
+    fn tags_and_tagged_references() {
+        assert!(tag_problems("1.0.3-linux-amd64").is_empty());
+        assert!(tag_problems("_x").is_empty());
+        assert!(!tag_problems("-x").is_empty());
+        assert!(!tag_problems("1.0 beta").is_empty());
+        assert!(!tag_problems(&"a".repeat(129)).is_empty());
+        assert!(!tag_problems("").is_empty());
+        for ok in [
+            "mcr.microsoft.com/azureiotedge-agent:1.5",
+            "localhost:5000/contoso/temp_filter:1.0",
+            "registry.example.com/contoso/a__b.c--d:latest",
+            "contoso/filter:1",
+        ] {
+            assert!(tagged_reference_problems(ok).is_empty(), "{ok}");
+        }
+        for bad in [
+            "registry.example.com/contoso/filter",
+            "registry.example.com/contoso/filter:1.0 beta",
+            "registry.example.com/Contoso/filter:1",
+            "registry.example.com/contoso//filter:1",
+            "registry.example.com:99999/contoso/filter:1",
+            "bad_host.example.com/contoso/filter:1",
+            "registry.example.com/-filter:1",
+        ] {
+            assert!(!tagged_reference_problems(bad).is_empty(), "{bad}");
+        }
     }
 }

@@ -124,7 +124,10 @@ pub fn certify(
     Ok(report)
 }
 
-/// Digests of the offer's tags in the published repository.
+/// Digests of the offer's tags in the published repository. A tag the registry answers 404
+/// for is absent (new); any other failure is an `Err` (exit 2) naming the cause: one answer
+/// for "cannot look a tag up", whether one tag or the whole repository is unreachable, so an
+/// unreadable tag never lets EC603 pass.
 fn published_tags(
     reference: &str,
     offer: &Offer,

@@ -166,7 +166,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             human::render(&report, &painter)
         }
         Format::Json => json::render(&report),
-        Format::Sarif => sarif::render(&report),
+        Format::Sarif => {
+            // Locations point into the offer as given; Offer::load read it a moment ago.
+            let text = std::fs::read_to_string(&args.offer).unwrap_or_default();
+            let path = args.offer.to_string_lossy();
+            sarif::render_with(
+                &report,
+                Some(sarif::OfferFile {
+                    path: &path,
+                    text: &text,
+                }),
+            )
+        }
         Format::Junit => junit::render(&report),
     };
     if let Some(path) = &args.sbom {

@@ -1,13 +1,16 @@
 //! `edgecert manifest`: maps an offer to `edgecert_edge::manifest::ModuleDeployment` and prints
 //! the deployment manifest (or a layered fragment) as pretty JSON. Generation itself lives in
-//! the edge crate; this file only chooses the image reference and renders.
+//! the edge crate, which refuses to write what would not deploy (a bad tag, image reference or
+//! route); this file chooses the image reference, says where a refused value came from (the
+//! offer's JSON path or the flag), and renders. Errors are exit 2.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use edgecert_edge::manifest::{self, ModuleDeployment};
+use edgecert_edge::manifest::{self, ManifestError, ModuleDeployment};
+use edgecert_edge::names;
 use edgecert_engine::offer::{EnvValue, Offer, RouteSpec};
 use serde_json::{Map, Value, json};
 
@@ -42,8 +45,28 @@ pub fn deployment(
     let Some(module_name) = offer.module_name() else {
         bail!("{origin}: at $.defaults.moduleName: missing, the manifest needs a module name");
     };
-    let Some(tag) = tag.or(offer.default_tag()) else {
-        bail!("{origin}: at $.image.defaultTag: missing; give --tag");
+    let tag = match tag {
+        Some(t) => {
+            if let Some(p) = names::tag_problems(&names::without_variables(t))
+                .into_iter()
+                .next()
+            {
+                bail!("--tag {t:?}: not a valid image tag: {p}");
+            }
+            t
+        }
+        None => {
+            let Some(t) = offer.default_tag() else {
+                bail!("{origin}: at $.image.defaultTag: missing; give --tag");
+            };
+            if let Some(p) = names::tag_problems(&names::without_variables(t))
+                .into_iter()
+                .next()
+            {
+                bail!("{origin}: at $.image.defaultTag: {t:?} is not a valid image tag: {p}");
+            }
+            t
+        }
     };
     let image = match registry {
         Some(host) => {
@@ -125,7 +148,22 @@ pub fn run(args: &ManifestArgs) -> anyhow::Result<()> {
     } else {
         manifest::generate(&d)
     }
-    .with_context(|| format!("{origin}: at $.defaults"))?;
+    .map_err(|e| {
+        let at = match &e {
+            ManifestError::Route { name, .. } => format!("$.defaults.routes.{name}"),
+            ManifestError::ModuleName { .. } | ManifestError::NoModuleName => {
+                "$.defaults.moduleName".to_owned()
+            }
+            ManifestError::Image { .. } | ManifestError::NoImage => match &args.registry {
+                Some(r) => format!("--registry {r:?} with $.publisher/$.offer/$.plan"),
+                None => "$.image.repository".to_owned(),
+            },
+            ManifestError::CreateOptions(_) | ManifestError::Chunk(_) => {
+                "$.defaults.createOptions".to_owned()
+            }
+        };
+        anyhow::anyhow!("{origin}: at {at}: {e}")
+    })?;
     let mut text = serde_json::to_string_pretty(&value).context("rendering the manifest")?;
     text.push('\n');
     crate::output::write(args.output.as_deref().map(Path::new), &text)

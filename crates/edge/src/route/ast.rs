@@ -110,6 +110,41 @@ pub struct Expr {
     pub ty: Ty,
 }
 
+impl Expr {
+    /// A childless node, to stand in while a subtree is moved out (`check`, `Drop`).
+    pub(crate) fn hole() -> Expr {
+        Expr {
+            kind: ExprKind::Undefined,
+            span: 0..0,
+            ty: Ty::Undefined,
+        }
+    }
+}
+
+/// Iterative: a chain `a OR b OR c …` is a left-deep tree as deep as it is long, and the
+/// derived drop glue would recurse once per term. Children are moved onto a heap stack
+/// first, so each node dropped has none left.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        fn take(kind: &mut ExprKind, stack: &mut Vec<Expr>) {
+            match kind {
+                ExprKind::Unary(_, x) => stack.push(std::mem::replace(&mut **x, Expr::hole())),
+                ExprKind::Binary(_, _, l, r) => {
+                    stack.push(std::mem::replace(&mut **l, Expr::hole()));
+                    stack.push(std::mem::replace(&mut **r, Expr::hole()));
+                }
+                ExprKind::Call(c) => stack.append(&mut c.args),
+                _ => {}
+            }
+        }
+        let mut stack = Vec::new();
+        take(&mut self.kind, &mut stack);
+        while let Some(mut e) = stack.pop() {
+            take(&mut e.kind, &mut stack);
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     Bool(bool),

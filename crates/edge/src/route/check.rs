@@ -106,7 +106,33 @@ impl Checker<'_> {
         }
     }
 
+    /// A chain of binary operators (`a OR b OR c …`, left-deep) is typed bottom-up by a loop
+    /// over its left spine: only nesting, which the parser bounds, costs stack.
+    fn chain(&mut self, e: &mut Expr) {
+        let mut spine: Vec<Expr> = Vec::new();
+        let mut cur = std::mem::replace(e, Expr::hole());
+        while let ExprKind::Binary(_, _, l, _) = &mut cur.kind {
+            let left = std::mem::replace(&mut **l, Expr::hole());
+            spine.push(cur);
+            cur = left;
+        }
+        self.expr(&mut cur);
+        while let Some(mut node) = spine.pop() {
+            if let ExprKind::Binary(op, op_span, l, r) = &mut node.kind {
+                **l = cur;
+                self.expr(r);
+                let (op, op_span) = (*op, op_span.clone());
+                node.ty = self.binary(op, &op_span, l, r);
+            }
+            cur = node;
+        }
+        *e = cur;
+    }
+
     fn expr(&mut self, e: &mut Expr) {
+        if matches!(e.kind, ExprKind::Binary(..)) {
+            return self.chain(e);
+        }
         let span = e.span.clone();
         e.ty = match &mut e.kind {
             ExprKind::Bool(_) => Ty::Bool,
@@ -131,12 +157,7 @@ impl Checker<'_> {
                 let t = operand.ty;
                 self.unary(op, t, &span, operand)
             }
-            ExprKind::Binary(op, op_span, l, r) => {
-                self.expr(l);
-                self.expr(r);
-                let (op, op_span) = (*op, op_span.clone());
-                self.binary(op, &op_span, l, r)
-            }
+            ExprKind::Binary(..) => unreachable!("chains are typed by `chain`"),
             ExprKind::Call(call) => self.call(call),
         };
     }

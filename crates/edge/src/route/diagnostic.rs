@@ -81,14 +81,28 @@ impl Diagnostic {
         let len = line.chars().count();
         let start = self.span.start.min(len);
         let end = self.span.end.clamp(start, len);
-        let width = (end - start).max(1);
+        // A very long route (a hostile one runs to megabytes) is shown as a window around the
+        // spot, marked with `…` where it is cut.
+        let (from, to) = if len > RENDER_MAX {
+            let from = start.saturating_sub(RENDER_CONTEXT);
+            let to = (end.max(start + 1) + RENDER_CONTEXT).min(from + RENDER_MAX);
+            (from, to.min(len))
+        } else {
+            (0, len)
+        };
+        let shown: String = line.chars().skip(from).take(to - from).collect();
+        let (lead, tail) = (
+            if from > 0 { "…" } else { "" },
+            if to < len { "…" } else { "" },
+        );
+        let width = (end.min(to) - start).max(1);
         let mut out = format!(
-            "{}: {} (char {})\n | {}\n | {}{}",
+            "{}: {} (char {})\n | {lead}{}{tail}\n | {}{}",
             self.severity.as_str(),
             self.message,
             self.span.start,
-            line.trim_end(),
-            " ".repeat(start),
+            shown.trim_end(),
+            " ".repeat(start - from + lead.chars().count()),
             "^".repeat(width)
         );
         if let Some(s) = &self.suggestion {
@@ -98,6 +112,11 @@ impl Diagnostic {
         out
     }
 }
+
+/// Routes longer than this many characters are rendered as a window around the diagnostic.
+const RENDER_MAX: usize = 200;
+/// Characters shown on each side of the diagnostic in that window.
+const RENDER_CONTEXT: usize = 60;
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,5 +152,24 @@ mod tests {
         let r = d.render("a\tb");
         assert_eq!(r, "warning: w (char 99)\n | a b\n |    ^");
         assert_eq!(d.to_string(), "warning at char 99: w");
+    }
+
+    #[test]
+    fn long_routes_render_a_window_around_the_spot() {
+        let route = format!(
+            "FROM /messages/* WHERE {} INTO $upstream",
+            "a OR ".repeat(1000)
+        );
+        let d = Diagnostic::error("bad", 3000..3001);
+        let r = d.render(&route);
+        let lines: Vec<&str> = r.lines().collect();
+        assert!(
+            lines[1].starts_with(" | …") && lines[1].ends_with('…'),
+            "{r}"
+        );
+        assert!(lines[1].chars().count() < 140, "{r}");
+        let caret = lines[2].chars().position(|c| c == '^').unwrap();
+        let under: char = lines[1].chars().nth(caret).unwrap();
+        assert_eq!(under, route.chars().nth(3000).unwrap());
     }
 }

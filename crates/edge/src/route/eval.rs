@@ -355,7 +355,7 @@ impl Evaluator<'_> {
                 Tri::Undefined => Tri::Undefined,
             }
             .value(),
-            ExprKind::Binary(op, _, l, r) => self.binary(*op, l, r),
+            ExprKind::Binary(..) => self.chain(e),
             ExprKind::Call(c) => {
                 let v = self.call(c);
                 self.step(&e.span, &v, None);
@@ -426,48 +426,66 @@ impl Evaluator<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr) -> Value {
-        use BinaryOp::*;
-        let a = self.eval(l);
-        let b = self.eval(r);
-        match op {
-            Mul | Div | Mod | Add | Sub => match (a, b) {
-                (Value::Num(x), Value::Num(y)) => Value::num(match op {
-                    Mul => x * y,
-                    Div => x / y,
-                    Mod => x % y,
-                    Add => x + y,
-                    _ => x - y,
-                }),
-                _ => Value::Undefined,
-            },
-            Concat => builtins::concat(&[a, b]),
-            Lt | Le | Gt | Ge | Eq | Ne => compare(op, &a, &b),
-            And => match (a.tri(), b.tri()) {
-                (Tri::Null, _) | (_, Tri::Null) => Tri::Null,
-                (Tri::False, _) | (_, Tri::False) => Tri::False,
-                (Tri::True, Tri::True) => Tri::True,
-                _ => Tri::Undefined,
-            }
-            .value(),
-            Or => match (a.tri(), b.tri()) {
-                (Tri::Null, Tri::Null) => Tri::Null,
-                (Tri::Null, x) | (x, Tri::Null) => x,
-                (Tri::True, _) | (_, Tri::True) => Tri::True,
-                (Tri::False, Tri::False) => Tri::False,
-                _ => Tri::Undefined,
-            }
-            .value(),
-            Coalesce => {
-                if a == Value::Undefined {
-                    b
-                } else {
-                    a
-                }
+    /// A chain `a OR b OR c …` is a left-deep tree as deep as it is long: its left spine is
+    /// walked by a loop (left operand first, as the recursive order), so only nesting, which the
+    /// parser bounds, costs stack.
+    fn chain(&mut self, e: &Expr) -> Value {
+        let mut spine = Vec::new();
+        let mut cur = e;
+        while let ExprKind::Binary(op, _, l, r) = &cur.kind {
+            spine.push((*op, r.as_ref()));
+            cur = l.as_ref();
+        }
+        let mut acc = self.eval(cur);
+        for (op, r) in spine.into_iter().rev() {
+            let b = self.eval(r);
+            acc = binary(op, acc, b);
+        }
+        acc
+    }
+}
+
+fn binary(op: BinaryOp, a: Value, b: Value) -> Value {
+    use BinaryOp::*;
+    match op {
+        Mul | Div | Mod | Add | Sub => match (a, b) {
+            (Value::Num(x), Value::Num(y)) => Value::num(match op {
+                Mul => x * y,
+                Div => x / y,
+                Mod => x % y,
+                Add => x + y,
+                _ => x - y,
+            }),
+            _ => Value::Undefined,
+        },
+        Concat => builtins::concat(&[a, b]),
+        Lt | Le | Gt | Ge | Eq | Ne => compare(op, &a, &b),
+        And => match (a.tri(), b.tri()) {
+            (Tri::Null, _) | (_, Tri::Null) => Tri::Null,
+            (Tri::False, _) | (_, Tri::False) => Tri::False,
+            (Tri::True, Tri::True) => Tri::True,
+            _ => Tri::Undefined,
+        }
+        .value(),
+        Or => match (a.tri(), b.tri()) {
+            (Tri::Null, Tri::Null) => Tri::Null,
+            (Tri::Null, x) | (x, Tri::Null) => x,
+            (Tri::True, _) | (_, Tri::True) => Tri::True,
+            (Tri::False, Tri::False) => Tri::False,
+            _ => Tri::Undefined,
+        }
+        .value(),
+        Coalesce => {
+            if a == Value::Undefined {
+                b
+            } else {
+                a
             }
         }
     }
+}
 
+impl Evaluator<'_> {
     fn call(&mut self, c: &Call) -> Value {
         let Some(b) = builtins::find(&c.name) else {
             return Value::Undefined;

@@ -27,6 +27,8 @@ mod parser;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_random;
 #[cfg(test)]
 mod tests_realworld;
@@ -39,6 +41,12 @@ pub use ast::{
 pub use check::SYSTEM_PROPERTIES;
 pub use diagnostic::{Diagnostic, Severity};
 pub use eval::{Evaluation, Message, SourceMatch, Step, Value, evaluate, source_matches};
+pub use parser::MAX_NESTING;
+
+/// The longest route, in UTF-8 bytes. A route lives in `$edgeHub`'s desired properties, where
+/// a twin string value is at most 4096 bytes (`../shared/spec/iotedge.md`, "Module twin
+/// rules"): IoT Hub refuses a deployment with a longer one, so edgeHub never sees it.
+pub const MAX_ROUTE_BYTES: usize = 4096;
 
 /// Parsing options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,6 +89,9 @@ pub fn parse(route: &str) -> Parsed {
 }
 
 pub fn parse_with(route: &str, options: Options) -> Parsed {
+    if route.len() > MAX_ROUTE_BYTES {
+        return too_long(route);
+    }
     let lexed = lexer::lex(route, options.placeholders);
     let mut placeholders = Vec::new();
     if options.placeholders {
@@ -131,6 +142,28 @@ pub fn parse_with(route: &str, options: Options) -> Parsed {
         route: route.filter(|_| ok),
         diagnostics,
         placeholders,
+    }
+}
+
+/// A route over [`MAX_ROUTE_BYTES`]: one error at the first character past the bound (not
+/// lexed or parsed at all: nothing about it can be deployed).
+fn too_long(route: &str) -> Parsed {
+    let at = route
+        .char_indices()
+        .take_while(|(i, c)| i + c.len_utf8() <= MAX_ROUTE_BYTES)
+        .count();
+    let d = Diagnostic::error(
+        format!(
+            "the route is {} bytes long; a route is a twin string value, at most {MAX_ROUTE_BYTES} bytes, so IoT Hub rejects the deployment",
+            route.len()
+        ),
+        at..at + 1,
+    )
+    .suggest("split it into several shorter routes");
+    Parsed {
+        route: None,
+        diagnostics: vec![d],
+        placeholders: Vec::new(),
     }
 }
 

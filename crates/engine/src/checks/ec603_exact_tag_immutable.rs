@@ -3,7 +3,10 @@
 //! ## What it checks
 //! An exact version tag (`X.Y.Z`) that is already published keeps its digest. The marketplace
 //! evaluates it against its own registry; the CLI does with `--published docker://HOST/REPO`.
-//! Without either it is skipped.
+//! Without either it is skipped. Only a tag the published registry does not have (HTTP 404,
+//! `MANIFEST_UNKNOWN`, `NAME_UNKNOWN`) counts as new: when a tag cannot be looked up (401,
+//! 5xx, timeout, DNS, connection refused) the run stops with exit 2 naming the cause, so this
+//! check never passes on a tag it could not read.
 //!
 //! ## Why it matters
 //! Customers pin exact versions they tested. Re-pushing `1.0.3` with different content changes

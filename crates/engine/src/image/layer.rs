@@ -112,7 +112,10 @@ fn standard_device(path: &str, header: &tar::Header) -> bool {
         .any(|&(p, ma, mi)| p == path && major == Some(ma) && minor == Some(mi))
 }
 
-/// Reads one layer. Never fails: everything that goes wrong is a `LayerProblem`.
+/// Reads one layer. Everything wrong with the layer's bytes is a `LayerProblem` (EC101); an
+/// `Err` means the bytes could not be had — the source's reader failed (network drop, a 5xx
+/// mid-blob, an unreadable file) or keeping a copy failed (full disk) — so nothing can be
+/// said about the layer and the run cannot give a verdict (exit 2).
 pub fn read_layer(
     store: &dyn Store,
     layer: &LayerRef,
@@ -120,7 +123,7 @@ pub fn read_layer(
     limits: Limits,
     progress: &dyn Progress,
     keep: Option<&Path>,
-) -> LayerFacts {
+) -> Result<LayerFacts, StoreError> {
     let mut facts = LayerFacts {
         digest: layer.digest.clone(),
         compressed_bytes: 0,
@@ -132,17 +135,21 @@ pub fn read_layer(
     };
     let raw = match store.open_blob(&layer.digest) {
         Ok(r) => r,
-        Err(e) => {
-            let message = match e {
-                StoreError::Missing { .. } => "layer blob is missing from the image".to_owned(),
-                other => format!("cannot read layer: {other}"),
-            };
+        Err(StoreError::Missing { .. }) => {
             facts.problems.push(LayerProblem {
-                message,
+                message: "layer blob is missing from the image".to_owned(),
                 path: None,
             });
-            return facts;
+            return Ok(facts);
         }
+        Err(e @ (StoreError::Malformed(_) | StoreError::TooLarge { .. })) => {
+            facts.problems.push(LayerProblem {
+                message: format!("cannot read layer: {e}"),
+                path: None,
+            });
+            return Ok(facts);
+        }
+        Err(e) => return Err(source_failure(&layer.digest, e.to_string())),
     };
     progress.layer_started(&layer.digest, layer.size);
     // With `keep`, the raw bytes are also written (tee) to `<keep>/<hex>.partial`, renamed to
@@ -152,11 +159,10 @@ pub fn read_layer(
     let tee = match kept.as_ref().map(std::fs::File::create).transpose() {
         Ok(f) => f,
         Err(e) => {
-            facts.problems.push(LayerProblem {
-                message: format!("cannot keep a copy of the layer: {e}"),
-                path: None,
-            });
-            return facts;
+            return Err(source_failure(
+                &layer.digest,
+                format!("cannot keep a copy of the layer: {e}"),
+            ));
         }
     };
     let consumed = Arc::new(AtomicU64::new(0));
@@ -167,6 +173,7 @@ pub fn read_layer(
         consumed: consumed.clone(),
         progress,
         tee,
+        failed: None,
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
     let magic = match buffered.fill_buf() {
@@ -175,11 +182,14 @@ pub fn read_layer(
             .map(|m| [m[0], m[1], m[2], m[3]])
             .unwrap_or_default(),
         Err(e) => {
+            if let Some(why) = buffered.get_ref().failed.clone() {
+                return Err(source_failure(&layer.digest, why));
+            }
             facts.problems.push(LayerProblem {
                 message: format!("cannot read layer: {e}"),
                 path: None,
             });
-            return facts;
+            return Ok(facts);
         }
     };
     let decoder = match Decoder::new(buffered, magic) {
@@ -189,7 +199,7 @@ pub fn read_layer(
                 message: format!("cannot start decompression: {e}"),
                 path: None,
             });
-            return facts;
+            return Ok(facts);
         }
     };
     let headers_end = Arc::new(AtomicU64::new(MAX_TAR_HEADERS));
@@ -246,6 +256,10 @@ pub fn read_layer(
         // decompress is still held against its descriptor: a truncated layer says so.
         let _ = io::copy(&mut buffered, &mut io::sink());
         let hashing = buffered.into_inner();
+        if let Some(why) = hashing.failed {
+            remove_partial(kept.as_deref());
+            return Err(source_failure(&layer.digest, why));
+        }
         let count = hashing.consumed.load(Ordering::Relaxed);
         facts.compressed_bytes = count;
         let actual = Digest::from_sha256(hashing.hasher.finalize().into());
@@ -275,6 +289,10 @@ pub fn read_layer(
         }
         facts.complete = decoded && verified;
     } else {
+        if let Some(why) = buffered.get_ref().failed.clone() {
+            remove_partial(kept.as_deref());
+            return Err(source_failure(&layer.digest, why));
+        }
         facts.compressed_bytes = buffered.get_ref().consumed.load(Ordering::Relaxed);
     }
     progress.layer_finished(&layer.digest);
@@ -302,7 +320,17 @@ pub fn read_layer(
             let _ = std::fs::remove_file(&partial);
         }
     }
-    facts
+    Ok(facts)
+}
+
+fn remove_partial(kept: Option<&Path>) {
+    if let Some(partial) = kept {
+        let _ = std::fs::remove_file(partial);
+    }
+}
+
+fn source_failure(digest: &Digest, why: String) -> StoreError {
+    StoreError::Source(format!("reading layer {digest}: {why}"))
 }
 
 fn decompress_message(capped: &Capped<impl Read>, e: &io::Error) -> String {
@@ -528,21 +556,38 @@ fn analyze(
     Ok(out)
 }
 
-/// Raw bytes in: counted, hashed, reported.
+/// Raw bytes in: counted, hashed, reported. The first error of the source reader or of the
+/// tee is kept in `failed`, so that once the decoder or the tar reader has turned it into "does
+/// not decompress", the pass can still tell a transport failure from bad bytes.
 struct Hashing<'p, R> {
     inner: R,
     hasher: sha2::Sha256,
     consumed: Arc<AtomicU64>,
     progress: &'p dyn Progress,
     tee: Option<std::fs::File>,
+    failed: Option<String>,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                if self.failed.is_none() {
+                    self.failed = Some(super::registry_error::chain(&e));
+                }
+                return Err(e);
+            }
+        };
         self.hasher.update(&buf[..n]);
-        if let Some(tee) = &mut self.tee {
-            tee.write_all(&buf[..n])?;
+        if let Some(tee) = &mut self.tee
+            && let Err(e) = tee.write_all(&buf[..n])
+        {
+            if self.failed.is_none() {
+                self.failed = Some(format!("cannot keep a copy of the layer: {e}"));
+            }
+            return Err(e);
         }
         self.consumed.fetch_add(n as u64, Ordering::Relaxed);
         self.progress.advanced(n as u64);

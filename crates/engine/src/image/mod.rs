@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod layer;
 pub mod layout;
 pub mod merged;
+pub mod registry_error;
 pub mod remote;
 pub mod resolve;
 pub mod scan;

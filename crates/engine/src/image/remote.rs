@@ -12,13 +12,15 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use futures_util::TryStreamExt as _;
+use futures_util::StreamExt as _;
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::DigestError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use tokio::runtime::Runtime;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use super::registry_error::{Meaning, describe, meaning};
 use super::store::{MAX_MANIFEST_BYTES, Root, Store, StoreError, TagMap};
 use crate::digest::Digest;
 
@@ -35,6 +37,7 @@ pub struct Remote {
     client: Client,
     reference: Reference,
     auth: RegistryAuth,
+    tls_verify: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,7 @@ impl Remote {
         let reference: Reference = reference.parse().map_err(|e| {
             StoreError::Source(format!("invalid image reference docker://{reference}: {e}"))
         })?;
+        check_host(reference.resolve_registry())?;
         let config = ClientConfig {
             protocol: if options.tls_verify {
                 ClientProtocol::Https
@@ -71,6 +75,7 @@ impl Remote {
             client,
             reference,
             auth,
+            tls_verify: options.tls_verify,
         })
     }
 
@@ -78,7 +83,7 @@ impl Remote {
         let (bytes, _) = self
             .runtime
             .block_on(self.client.pull_manifest_raw(reference, &self.auth, ACCEPT))
-            .map_err(|e| classify(reference, "manifest", e))?;
+            .map_err(|e| classify(reference, "manifest", e, self.tls_verify))?;
         Ok(bytes.to_vec())
     }
 
@@ -87,17 +92,15 @@ impl Remote {
     }
 }
 
-/// A missing manifest/blob is the image's problem; anything else (auth, network) is ours.
+/// A missing manifest/blob is the image's problem; anything else (auth, network, a 5xx) is ours.
+/// Decided by `registry_error::meaning` from the error variant, never from its text.
 fn classify(
     reference: &Reference,
     what: &'static str,
     e: oci_client::errors::OciDistributionError,
+    tls_verify: bool,
 ) -> StoreError {
-    let text = e.to_string();
-    if (text.contains("404")
-        || text.contains("MANIFEST_UNKNOWN")
-        || text.contains("BLOB_UNKNOWN")
-        || text.contains("NotFound"))
+    if meaning(&e) == Meaning::NotThere
         && let Some(d) = reference.digest()
     {
         return StoreError::Missing {
@@ -105,18 +108,22 @@ fn classify(
             digest: d.to_owned(),
         };
     }
-    if text.contains("Not authorized") || text.contains("401") {
-        return StoreError::Source(format!(
-            "registry {}: not authorized for {reference}: {text} (edgecert reads credentials from \
-             $DOCKER_CONFIG/config.json or ~/.docker/config.json; `docker login {}` writes them)",
-            reference.resolve_registry(),
-            reference.resolve_registry()
-        ));
-    }
-    StoreError::Source(format!(
-        "registry {}: {what} of {reference}: {text}",
-        reference.resolve_registry()
+    StoreError::Source(describe(
+        reference.resolve_registry(),
+        &format!("{what} of {reference}"),
+        &e,
+        tls_verify,
     ))
+}
+
+/// `oci-client` checks a blob's digest at the end of the stream and fails the stream when it
+/// does not match. The layer pass checks digest and size itself and makes a mismatch an EC101
+/// finding, so that error ends the stream instead: every other stream error is transport.
+fn is_digest_mismatch<T>(item: &std::io::Result<T>) -> bool {
+    item.as_ref().err().is_some_and(|e| {
+        e.get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<DigestError>().is_some())
+    })
 }
 
 impl Store for Remote {
@@ -159,8 +166,10 @@ impl Store for Remote {
                 self.client
                     .pull_blob_stream(&self.reference, digest.as_str()),
             )
-            .map_err(|e| classify(&reference, "blob", e))?;
-        let stream = sized.stream.map_err(std::io::Error::other);
+            .map_err(|e| classify(&reference, "blob", e, self.tls_verify))?;
+        let stream = sized
+            .stream
+            .take_while(|item| std::future::ready(!is_digest_mismatch(item)));
         let reader = StreamReader::new(stream);
         Ok(Box::new(SyncIoBridge::new_with_handle(
             reader,
@@ -168,6 +177,9 @@ impl Store for Remote {
         )))
     }
 
+    /// Only a 404 (or `MANIFEST_UNKNOWN`/`NAME_UNKNOWN`) means a tag is absent. Any other
+    /// failure (401, 5xx, timeout, DNS, connection refused) is an `Err`: the caller cannot
+    /// know the tag's digest, and reading it as "absent" would let EC603 pass unjudged.
     fn tags(&self, tags: &[String]) -> Result<TagMap, StoreError> {
         let mut map = BTreeMap::new();
         for tag in tags {
@@ -176,14 +188,45 @@ impl Store for Remote {
                 self.reference.repository().to_owned(),
                 tag.clone(),
             );
-            let digest = self
+            let found = self
                 .runtime
-                .block_on(self.client.fetch_manifest_digest(&reference, &self.auth))
-                .ok()
-                .and_then(|d| d.parse().ok());
+                .block_on(self.client.fetch_manifest_digest(&reference, &self.auth));
+            let digest = match found {
+                Ok(d) => Some(d.parse().map_err(|e| {
+                    StoreError::Source(format!(
+                        "registry {}: tag {tag}: the registry answered an invalid digest {d:?}: {e}",
+                        reference.resolve_registry()
+                    ))
+                })?),
+                Err(e) if meaning(&e) == Meaning::NotThere => None,
+                Err(e) => {
+                    return Err(StoreError::Source(describe(
+                        reference.resolve_registry(),
+                        &format!("tag {reference}"),
+                        &e,
+                        self.tls_verify,
+                    )));
+                }
+            };
             map.insert(tag.clone(), digest);
         }
         Ok(TagMap::Known(map))
+    }
+}
+
+/// The registry part of a reference must make a URL: `oci-client`'s reference grammar lets
+/// through hosts reqwest cannot use (a port past 65535), which then failed every request with
+/// "could not clone request builder".
+fn check_host(registry: &str) -> Result<(), StoreError> {
+    let parsed = url::Url::parse(&format!("https://{registry}/v2/"));
+    match parsed {
+        Ok(u) if u.host_str().is_some() => Ok(()),
+        Ok(_) => Err(StoreError::Source(format!(
+            "invalid registry host {registry:?}: no host name"
+        ))),
+        Err(e) => Err(StoreError::Source(format!(
+            "invalid registry host {registry:?}: {e}"
+        ))),
     }
 }
 

@@ -113,6 +113,7 @@ pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
         store,
         out: &mut out,
         seen: HashSet::new(),
+        failed: None,
     };
     walk.seen.insert(digest.clone());
     // The root's name comes from outside its content (index.json, a tag), so unlike any other
@@ -121,6 +122,9 @@ pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
         walk.seen.insert(expected.clone());
     }
     walk.node(&root.bytes, root.media_type.as_deref(), &digest, None, 0);
+    if let Some(e) = walk.failed {
+        return Err(e);
+    }
     Ok(out)
 }
 
@@ -136,6 +140,14 @@ struct Walk<'a> {
     store: &'a dyn Store,
     out: &'a mut Resolved,
     seen: HashSet<Digest>,
+    /// The first failure of the source itself (a 5xx, a dropped connection, an unreadable
+    /// file): not the image's fault, so it ends the walk and `resolve` returns it.
+    failed: Option<StoreError>,
+}
+
+/// Whether a store error is the source failing rather than the image being wrong.
+fn is_source_failure(e: &StoreError) -> bool {
+    matches!(e, StoreError::Source(_) | StoreError::Io { .. })
 }
 
 impl Walk<'_> {
@@ -241,6 +253,10 @@ impl Walk<'_> {
                     self.push(e.to_string(), location.to_owned(), platform.as_ref());
                     continue;
                 }
+                Err(e) if is_source_failure(&e) => {
+                    self.failed.get_or_insert(e);
+                    return;
+                }
                 Err(e) => {
                     self.push(
                         format!("cannot read manifest {child}: {e}"),
@@ -314,6 +330,10 @@ impl Walk<'_> {
                     }
                 }
                 Ok(_) => sound = false,
+                Err(e) if is_source_failure(&e) => {
+                    self.failed.get_or_insert(e);
+                    sound = false;
+                }
                 Err(e) => {
                     self.push(
                         format!("cannot read config: {e}"),

@@ -56,20 +56,23 @@ pub fn scan(
         .num_threads(options.threads)
         .build()
         .map_err(|e| StoreError::Source(format!("cannot start worker threads: {e}")))?;
-    let read: Vec<_> = pool.install(|| {
+    // A layer whose bytes could not be had (transport, local I/O) stops the run: without it
+    // no verdict is sound, and calling it "does not decompress" (EC101) would blame the image.
+    let read: Vec<Arc<LayerFacts>> = pool.install(|| {
         work.par_iter()
             .map(|l| {
-                Arc::new(read_layer(
+                read_layer(
                     store,
                     l,
                     analyzers,
                     options.limits,
                     progress,
                     options.keep_blobs.as_deref(),
-                ))
+                )
+                .map(Arc::new)
             })
-            .collect()
-    });
+            .collect::<Result<_, _>>()
+    })?;
     for layer in read {
         for p in &layer.problems {
             let location = match &p.path {

@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod junit;
+mod locate;
 pub mod sarif;
 
 use schemars::JsonSchema;

@@ -4,6 +4,12 @@
 //! binary operators left-associative), with edgeHub's source and sink rules. It stops at the
 //! first syntax error (the rest of a broken route says little), and reports the lexer traps it
 //! can see in context as warnings. Types, functions and body paths are `check`'s job.
+//!
+//! Nesting (parentheses, unary operators, function calls, precedence levels) is bounded by
+//! [`MAX_NESTING`]: every later pass recurses along it, and a hostile route of thousands of
+//! `(` must be a diagnostic, not a stack overflow. Chains of one operator (`a OR b OR c …`) are
+//! built by a loop and walked by loops (`check`, `eval`, `Drop for Expr`), so they cost no
+//! stack; their length is bounded by the route length (`MAX_ROUTE_BYTES`).
 
 use super::ast::*;
 use super::diagnostic::Diagnostic;
@@ -19,10 +25,19 @@ pub(crate) struct Parsed {
     pub sink: Sink,
 }
 
+/// How deeply a condition may nest: each `(`, unary `-`/NOT, function call and tighter
+/// precedence level entered counts one. Real routes stay far below (a full precedence ladder
+/// is 7 levels). Measured in a debug build: a level costs about 4 KiB of stack while parsing
+/// (`primary` is kept small for that), 62 levels overflow a 256 KiB stack and 56 do not; 48
+/// leaves a margin (`tests_limits` runs the deepest allowed routes on a 256 KiB thread).
+pub const MAX_NESTING: usize = 48;
+
 pub(crate) struct Parser<'a> {
     chars: Vec<char>,
     lexed: &'a Lexed,
     pos: usize,
+    /// Current nesting, see [`MAX_NESTING`].
+    depth: usize,
     pub diags: Vec<Diagnostic>,
     placeholders: bool,
 }
@@ -36,6 +51,7 @@ impl<'a> Parser<'a> {
             chars: src.chars().collect(),
             lexed,
             pos: 0,
+            depth: 0,
             diags: Vec::new(),
             placeholders,
         }
@@ -178,8 +194,40 @@ impl<'a> Parser<'a> {
         Some((op, t.span.clone()))
     }
 
+    /// Enters one nesting level, or fails with a diagnostic at the token that opened the level
+    /// past the bound (the `(`, NOT, `-` or operator just consumed).
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let here = match self
+                .pos
+                .checked_sub(1)
+                .and_then(|p| self.lexed.tokens.get(p))
+            {
+                Some(t) => t.span.clone(),
+                None => self.here(),
+            };
+            let d = Diagnostic::error(
+                format!(
+                    "the condition nests more than {MAX_NESTING} levels deep (parentheses, NOT, `-`, function calls and operator precedence count)"
+                ),
+                here.start..here.start + 1,
+            )
+            .suggest("simplify the condition: remove redundant parentheses or split the route");
+            return self.fail(d);
+        }
+        Some(())
+    }
+
     /// Precedence climbing; `min` is the loosest operator this call may consume.
     fn expr(&mut self, min: u8) -> Option<Expr> {
+        self.enter()?;
+        let e = self.expr_inner(min);
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, min: u8) -> Option<Expr> {
         let mut lhs = self.unary()?;
         while let Some((op, op_span)) = self.peek_binop() {
             let p = op.precedence();
@@ -238,7 +286,10 @@ impl<'a> Parser<'a> {
             _ => return self.primary(),
         };
         let start = self.bump().map_or(0, |t| t.span.start);
-        let operand = self.unary()?;
+        self.enter()?;
+        let operand = self.unary();
+        self.depth -= 1;
+        let operand = operand?;
         let span = start..operand.span.end;
         Some(Expr {
             kind: ExprKind::Unary(op, Box::new(operand)),
@@ -247,7 +298,41 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Dispatches on the next token. Kept tiny: it is on the stack once per nesting level,
+    /// so everything that is not a recursion (leaves, `{$x}`, errors) is in `leaf`, a frame
+    /// that is popped before the next level starts.
     fn primary(&mut self) -> Option<Expr> {
+        match self.peek().map(|t| t.kind) {
+            Some(Tok::LParen) => self.parenthesised(),
+            Some(Tok::Id) if self.peek_at(1).map(|n| n.kind) == Some(Tok::LParen) => self.call(),
+            _ => self.leaf(),
+        }
+    }
+
+    fn parenthesised(&mut self) -> Option<Expr> {
+        let open = self.bump()?.span.clone();
+        let inner = self.expr(1)?;
+        if self.kind() != Some(Tok::RParen) {
+            return self.unclosed(open);
+        }
+        let close = self.bump().map_or(inner.span.end, |c| c.span.end);
+        let mut inner = inner;
+        inner.span = open.start..close;
+        Some(inner)
+    }
+
+    #[inline(never)]
+    fn unclosed<T>(&mut self, open: Span) -> Option<T> {
+        let d = if self.peek().is_none() || self.kind() == Some(Tok::Into) {
+            Diagnostic::error("missing closing `)`", open)
+        } else {
+            self.unexpected("an operator or `)`")
+        };
+        self.fail(d)
+    }
+
+    #[inline(never)]
+    fn leaf(&mut self) -> Option<Expr> {
         let Some(t) = self.peek() else {
             let d = Diagnostic::error(
                 "expected an expression, found the end of the route",
@@ -261,23 +346,6 @@ impl<'a> Parser<'a> {
             ty: Ty::Undefined,
         };
         let e = match t.kind {
-            Tok::LParen => {
-                self.bump();
-                let inner = self.expr(1)?;
-                if self.kind() != Some(Tok::RParen) {
-                    let d = if self.peek().is_none() || self.kind() == Some(Tok::Into) {
-                        Diagnostic::error("missing closing `)`", t.span.clone())
-                    } else {
-                        self.unexpected("an operator or `)`")
-                    };
-                    return self.fail(d);
-                }
-                let close = self.bump().map_or(inner.span.end, |c| c.span.end);
-                return Some(Expr {
-                    span: t.span.start..close,
-                    ..inner
-                });
-            }
             Tok::True => leaf(ExprKind::Bool(true)),
             Tok::False => leaf(ExprKind::Bool(false)),
             Tok::Null => leaf(ExprKind::Null),
@@ -301,7 +369,6 @@ impl<'a> Parser<'a> {
                 leaf(ExprKind::SysProp(t.text.clone()))
             }
             Tok::Placeholder => leaf(ExprKind::Placeholder(t.text.clone())),
-            Tok::Id if self.peek_at(1).map(|n| n.kind) == Some(Tok::LParen) => return self.call(),
             Tok::Id => {
                 self.name_traps(t);
                 leaf(ExprKind::Property(t.text.clone()))
@@ -359,17 +426,7 @@ impl<'a> Parser<'a> {
                     self.bump();
                 }
                 Some(Tok::RParen) => break,
-                None => {
-                    let d = Diagnostic::error(
-                        format!("missing `)` after the arguments of `{}`", name.text),
-                        open.span.clone(),
-                    );
-                    return self.fail(d);
-                }
-                _ => {
-                    let d = self.unexpected("`,` or `)`");
-                    return self.fail(d);
-                }
+                _ => return self.bad_arguments(name, open),
             }
         }
         let raw: String = self.lexed.tokens[first..self.pos]
@@ -378,6 +435,21 @@ impl<'a> Parser<'a> {
             .collect();
         let close = self.bump().map_or(open.span.end, |c| c.span.end);
         Some(call_expr(name, args, raw, close))
+    }
+}
+
+impl Parser<'_> {
+    #[inline(never)]
+    fn bad_arguments<T>(&mut self, name: &Token, open: &Token) -> Option<T> {
+        let d = if self.peek().is_none() {
+            Diagnostic::error(
+                format!("missing `)` after the arguments of `{}`", name.text),
+                open.span.clone(),
+            )
+        } else {
+            self.unexpected("`,` or `)`")
+        };
+        self.fail(d)
     }
 }
 
