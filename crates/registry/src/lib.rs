@@ -8,4 +8,5 @@
 //! digest and never interprets image content.
 
 pub mod digest;
+pub mod meta;
 pub mod store;

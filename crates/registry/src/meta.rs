@@ -1,0 +1,426 @@
+//! Registry metadata in SQL: repositories, the blobs each repository may serve, manifests
+//! (with the blobs and manifests they refer to, and their OCI subject for the referrers API),
+//! tags, and upload sessions. One code path for SQLite (the embedded default) and PostgreSQL,
+//! through sqlx's `Any` driver: portable SQL only (`TEXT`, `BIGINT`, `ON CONFLICT`), and
+//! placeholders `$1, $2, …` each used once and in order, which both drivers read the same way.
+//!
+//! Migrations are the numbered statements of [`MIGRATIONS`], applied in order at start inside
+//! a transaction each and recorded in `schema_migrations`; a migration is never edited once
+//! released, only followed by another.
+//!
+//! Tag rules live here, not in handlers, so that every writer obeys them: in repositories
+//! where exact tags are immutable, setting an exact `X.Y.Z` tag to another digest is
+//! [`MetaError::TagImmutable`], decided by one conditional statement so that of concurrent
+//! writers exactly one wins.
+
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::digest::Digest;
+
+/// Each migration: a version and its statements.
+pub const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE repositories (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        "CREATE TABLE repository_blobs (repository TEXT NOT NULL, digest TEXT NOT NULL, \
+         size BIGINT NOT NULL, PRIMARY KEY (repository, digest))",
+        "CREATE TABLE manifests (repository TEXT NOT NULL, digest TEXT NOT NULL, \
+         media_type TEXT NOT NULL, size BIGINT NOT NULL, subject TEXT, artifact_type TEXT, \
+         created_at BIGINT NOT NULL, PRIMARY KEY (repository, digest))",
+        "CREATE TABLE manifest_refs (repository TEXT NOT NULL, manifest TEXT NOT NULL, \
+         target TEXT NOT NULL, PRIMARY KEY (repository, manifest, target))",
+        "CREATE TABLE tags (repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, \
+         updated_at BIGINT NOT NULL, PRIMARY KEY (repository, tag))",
+        "CREATE INDEX manifests_subject ON manifests (repository, subject)",
+        "CREATE TABLE uploads (id TEXT PRIMARY KEY, repository TEXT NOT NULL, \
+         created_at BIGINT NOT NULL)",
+    ],
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("tag {tag} is an exact version and already points at {current}: it never changes")]
+    TagImmutable { tag: String, current: String },
+    #[error("metadata database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("metadata database holds an invalid digest: {0}")]
+    Corrupt(String),
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRow {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+}
+
+/// What a manifest PUT records.
+#[derive(Debug, Clone)]
+pub struct NewManifest<'a> {
+    pub digest: &'a Digest,
+    pub media_type: &'a str,
+    pub size: u64,
+    pub subject: Option<&'a Digest>,
+    pub artifact_type: Option<&'a str>,
+    /// Blobs (config, layers) and child manifests it refers to.
+    pub refs: &'a [Digest],
+}
+
+/// `X.Y.Z`, non-negative integers without leading zeros (EC601's exact version).
+pub fn is_exact_version(tag: &str) -> bool {
+    let parts: Vec<&str> = tag.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn digest(s: String) -> Result<Digest, MetaError> {
+    Digest::from_str(&s).map_err(|_| MetaError::Corrupt(s))
+}
+
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pool: AnyPool,
+}
+
+impl Meta {
+    /// Connects (`sqlite://PATH?mode=rwc`, `postgres://…`) and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Meta, MetaError> {
+        install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite serializes writers anyway; one connection avoids SQLITE_BUSY between them.
+            .max_connections(if sqlite { 1 } else { 16 })
+            .connect(url)
+            .await?;
+        let meta = Meta { pool };
+        meta.migrate().await?;
+        Ok(meta)
+    }
+
+    async fn migrate(&self) -> Result<(), MetaError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+             applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, statements) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if done {
+                continue;
+            }
+            for s in *statements {
+                sqlx::query(*s).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn ensure_repository(&self, name: &str) -> Result<(), MetaError> {
+        sqlx::query(
+            "INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn repository_exists(&self, name: &str) -> Result<bool, MetaError> {
+        Ok(sqlx::query("SELECT name FROM repositories WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Makes blob `d` servable from `repository`.
+    pub async fn link_blob(&self, repository: &str, d: &Digest, size: u64) -> Result<(), MetaError> {
+        self.ensure_repository(repository).await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository, digest, size) VALUES ($1, $2, $3) \
+             ON CONFLICT (repository, digest) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(d.to_string())
+        .bind(size as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The size of blob `d` if `repository` may serve it.
+    pub async fn linked_blob(&self, repository: &str, d: &Digest) -> Result<Option<u64>, MetaError> {
+        let row = sqlx::query("SELECT size FROM repository_blobs WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(d.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) as u64))
+    }
+
+    pub async fn unlink_blob(&self, repository: &str, d: &Digest) -> Result<bool, MetaError> {
+        let r = sqlx::query("DELETE FROM repository_blobs WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(d.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Records a manifest and what it refers to (idempotent).
+    pub async fn put_manifest(&self, repository: &str, m: &NewManifest<'_>) -> Result<(), MetaError> {
+        self.ensure_repository(repository).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO manifests (repository, digest, media_type, size, subject, artifact_type, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repository, digest) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(m.digest.to_string())
+        .bind(m.media_type)
+        .bind(m.size as i64)
+        .bind(m.subject.map(|s| s.to_string()))
+        .bind(m.artifact_type)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        for target in m.refs {
+            sqlx::query(
+                "INSERT INTO manifest_refs (repository, manifest, target) VALUES ($1, $2, $3) \
+                 ON CONFLICT (repository, manifest, target) DO NOTHING",
+            )
+            .bind(repository)
+            .bind(m.digest.to_string())
+            .bind(target.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn manifest(&self, repository: &str, d: &Digest) -> Result<Option<ManifestRow>, MetaError> {
+        let row = sqlx::query(
+            "SELECT digest, media_type, size, artifact_type FROM manifests WHERE repository = $1 AND digest = $2",
+        )
+        .bind(repository)
+        .bind(d.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ManifestRow {
+                digest: digest(r.get(0))?,
+                media_type: r.get(1),
+                size: r.get::<i64, _>(2) as u64,
+                artifact_type: r.get(3),
+            })
+        })
+        .transpose()
+    }
+
+    /// The digest a tag points at.
+    pub async fn tag(&self, repository: &str, tag: &str) -> Result<Option<Digest>, MetaError> {
+        let row = sqlx::query("SELECT digest FROM tags WHERE repository = $1 AND tag = $2")
+            .bind(repository)
+            .bind(tag)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| digest(r.get(0))).transpose()
+    }
+
+    /// Points `tag` at `d`. With `exact_immutable`, an exact version tag that points elsewhere
+    /// is never moved: the write is one conditional statement, so concurrent writers race in
+    /// the database and exactly one digest wins.
+    pub async fn set_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+        d: &Digest,
+        exact_immutable: bool,
+    ) -> Result<(), MetaError> {
+        let frozen = exact_immutable && is_exact_version(tag);
+        let sql = if frozen {
+            "INSERT INTO tags (repository, tag, digest, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (repository, tag) DO NOTHING"
+        } else {
+            "INSERT INTO tags (repository, tag, digest, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at"
+        };
+        sqlx::query(sql)
+            .bind(repository)
+            .bind(tag)
+            .bind(d.to_string())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        if frozen {
+            let current = self.tag(repository, tag).await?;
+            if let Some(current) = current.filter(|c| c != d) {
+                return Err(MetaError::TagImmutable {
+                    tag: tag.to_owned(),
+                    current: current.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, MetaError> {
+        let r = sqlx::query("DELETE FROM tags WHERE repository = $1 AND tag = $2")
+            .bind(repository)
+            .bind(tag)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Deletes a manifest and the tags pointing at it.
+    pub async fn delete_manifest(&self, repository: &str, d: &Digest) -> Result<bool, MetaError> {
+        let mut tx = self.pool.begin().await?;
+        let ds = d.to_string();
+        sqlx::query("DELETE FROM tags WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(&ds)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM manifest_refs WHERE repository = $1 AND manifest = $2")
+            .bind(repository)
+            .bind(&ds)
+            .execute(&mut *tx)
+            .await?;
+        let r = sqlx::query("DELETE FROM manifests WHERE repository = $1 AND digest = $2")
+            .bind(repository)
+            .bind(&ds)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Tags of a repository in lexical order, after `last`, at most `n`.
+    pub async fn tags(&self, repository: &str, last: Option<&str>, n: Option<u32>) -> Result<Vec<String>, MetaError> {
+        let limit = i64::from(n.unwrap_or(u32::MAX).min(100_000));
+        let rows = sqlx::query(
+            "SELECT tag FROM tags WHERE repository = $1 AND tag > $2 ORDER BY tag LIMIT $3",
+        )
+        .bind(repository)
+        .bind(last.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Manifests whose subject is `subject`, optionally of one artifact type.
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        subject: &Digest,
+    ) -> Result<Vec<ManifestRow>, MetaError> {
+        let rows = sqlx::query(
+            "SELECT digest, media_type, size, artifact_type FROM manifests \
+             WHERE repository = $1 AND subject = $2 ORDER BY digest",
+        )
+        .bind(repository)
+        .bind(subject.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ManifestRow {
+                    digest: digest(r.get(0))?,
+                    media_type: r.get(1),
+                    size: r.get::<i64, _>(2) as u64,
+                    artifact_type: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether any repository's manifest or blob link names `d` (the collector's question).
+    pub async fn referenced(&self) -> Result<std::collections::HashSet<String>, MetaError> {
+        let mut set = std::collections::HashSet::new();
+        for sql in [
+            "SELECT digest FROM repository_blobs",
+            "SELECT digest FROM manifests",
+            "SELECT target FROM manifest_refs",
+        ] {
+            for r in sqlx::query(sql).fetch_all(&self.pool).await? {
+                set.insert(r.get::<String, _>(0));
+            }
+        }
+        Ok(set)
+    }
+
+    pub async fn add_upload(&self, id: &str, repository: &str) -> Result<(), MetaError> {
+        sqlx::query("INSERT INTO uploads (id, repository, created_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(repository)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The repository an upload session belongs to.
+    pub async fn upload_repository(&self, id: &str) -> Result<Option<String>, MetaError> {
+        let row = sqlx::query("SELECT repository FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub async fn remove_upload(&self, id: &str) -> Result<(), MetaError> {
+        sqlx::query("DELETE FROM uploads WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_versions() {
+        for t in ["1.0.0", "0.0.1", "10.20.30"] {
+            assert!(is_exact_version(t), "{t}");
+        }
+        for t in ["1.0", "1", "latest", "01.0.0", "1.0.0-arm", "1.0.0.0", "1..0", "v1.0.0"] {
+            assert!(!is_exact_version(t), "{t}");
+        }
+    }
+}
