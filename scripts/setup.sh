@@ -19,7 +19,7 @@ if [ ! -c /dev/null ]; then
   mknod -m 666 /dev/null c 1 3
 fi
 
-need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static
+need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static postgresql
            apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps)
 missing=()
 for p in "${need_pkgs[@]}"; do
@@ -206,6 +206,23 @@ if ! echo "$SARIF_SHA256  $SARIF_SCHEMA" | sha256sum -c --status 2>/dev/null; th
   rm -rf "$tmp"
 fi
 
+# PostgreSQL for the registry's and marketplace's SQL tests (the second metadata backend): a
+# cluster of our own under $STATE, trust auth, listening on loopback only.
+PG_PORT=${EDGECERT_TEST_PG_PORT:-5433}
+PGDATA="$STATE/postgres"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+if [ -n "$PG_BIN" ] && ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    rm -rf "$PGDATA"; mkdir -p "$PGDATA"; chown postgres:postgres "$PGDATA"; chmod 700 "$PGDATA"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDATA" -A trust -U edgecert >"$STATE/postgres-init.log" 2>&1 \
+      || { log "initdb failed:"; tail -n 20 "$STATE/postgres-init.log" >&2; }
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
+    -o "-h 127.0.0.1 -p $PG_PORT -k $PGDATA" start >/dev/null 2>&1 \
+    || { log "PostgreSQL did not start:"; tail -n 20 "$PGDATA/server.log" >&2; }
+fi
+
 cat >"$STATE/env" <<ENV
 export EDGECERT_BUSYBOX_DIR=$BB
 export EDGECERT_TEST_REGISTRY=127.0.0.1:$REG_PORT
@@ -213,6 +230,7 @@ export EDGECERT_CYCLONEDX_SCHEMA_DIR=$SCHEMAS
 export EDGECERT_SARIF_SCHEMA=$SARIF_SCHEMA
 export EDGECERT_TEST_CLAMD=unix:$CLAM/clamd.sock
 export EDGECERT_DEBS_DIR=$DEBS
+export EDGECERT_TEST_POSTGRES=postgres://edgecert@127.0.0.1:$PG_PORT/postgres
 export EDGECERT_PACKAGES_DIR=$PKGS
 ENV
 log "ready (source $STATE/env)"

@@ -164,7 +164,12 @@ impl Meta {
     }
 
     /// Makes blob `d` servable from `repository`.
-    pub async fn link_blob(&self, repository: &str, d: &Digest, size: u64) -> Result<(), MetaError> {
+    pub async fn link_blob(
+        &self,
+        repository: &str,
+        d: &Digest,
+        size: u64,
+    ) -> Result<(), MetaError> {
         self.ensure_repository(repository).await?;
         sqlx::query(
             "INSERT INTO repository_blobs (repository, digest, size) VALUES ($1, $2, $3) \
@@ -179,12 +184,17 @@ impl Meta {
     }
 
     /// The size of blob `d` if `repository` may serve it.
-    pub async fn linked_blob(&self, repository: &str, d: &Digest) -> Result<Option<u64>, MetaError> {
-        let row = sqlx::query("SELECT size FROM repository_blobs WHERE repository = $1 AND digest = $2")
-            .bind(repository)
-            .bind(d.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn linked_blob(
+        &self,
+        repository: &str,
+        d: &Digest,
+    ) -> Result<Option<u64>, MetaError> {
+        let row =
+            sqlx::query("SELECT size FROM repository_blobs WHERE repository = $1 AND digest = $2")
+                .bind(repository)
+                .bind(d.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| r.get::<i64, _>(0) as u64))
     }
 
@@ -198,7 +208,11 @@ impl Meta {
     }
 
     /// Records a manifest and what it refers to (idempotent).
-    pub async fn put_manifest(&self, repository: &str, m: &NewManifest<'_>) -> Result<(), MetaError> {
+    pub async fn put_manifest(
+        &self,
+        repository: &str,
+        m: &NewManifest<'_>,
+    ) -> Result<(), MetaError> {
         self.ensure_repository(repository).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -229,7 +243,11 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn manifest(&self, repository: &str, d: &Digest) -> Result<Option<ManifestRow>, MetaError> {
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        d: &Digest,
+    ) -> Result<Option<ManifestRow>, MetaError> {
         let row = sqlx::query(
             "SELECT digest, media_type, size, artifact_type FROM manifests WHERE repository = $1 AND digest = $2",
         )
@@ -328,7 +346,12 @@ impl Meta {
     }
 
     /// Tags of a repository in lexical order, after `last`, at most `n`.
-    pub async fn tags(&self, repository: &str, last: Option<&str>, n: Option<u32>) -> Result<Vec<String>, MetaError> {
+    pub async fn tags(
+        &self,
+        repository: &str,
+        last: Option<&str>,
+        n: Option<u32>,
+    ) -> Result<Vec<String>, MetaError> {
         let limit = i64::from(n.unwrap_or(u32::MAX).min(100_000));
         let rows = sqlx::query(
             "SELECT tag FROM tags WHERE repository = $1 AND tag > $2 ORDER BY tag LIMIT $3",
@@ -419,7 +442,16 @@ mod tests {
         for t in ["1.0.0", "0.0.1", "10.20.30"] {
             assert!(is_exact_version(t), "{t}");
         }
-        for t in ["1.0", "1", "latest", "01.0.0", "1.0.0-arm", "1.0.0.0", "1..0", "v1.0.0"] {
+        for t in [
+            "1.0",
+            "1",
+            "latest",
+            "01.0.0",
+            "1.0.0-arm",
+            "1.0.0.0",
+            "1..0",
+            "v1.0.0",
+        ] {
             assert!(!is_exact_version(t), "{t}");
         }
     }

@@ -1,5 +1,5 @@
-//! The SQL metadata through its public API, on SQLite (and on PostgreSQL when
-//! `EDGECERT_TEST_POSTGRES` names a server): migrations applied once, blob links per
+//! The SQL metadata through its public API, on SQLite and on PostgreSQL (the server
+//! `EDGECERT_TEST_POSTGRES` names, which `scripts/setup.sh` starts): migrations applied once, blob links per
 //! repository, manifests and tags, exact tags immutable under 32 concurrent writers,
 //! pagination, referrers.
 //!
@@ -17,6 +17,50 @@ fn d(s: &str) -> Digest {
 async fn sqlite(dir: &tempfile::TempDir) -> Meta {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
     Meta::connect(&url).await.unwrap()
+}
+
+/// A fresh, empty PostgreSQL database on the server `EDGECERT_TEST_POSTGRES` names (started by
+/// `scripts/setup.sh`); `None` without one, a failure under `EDGECERT_REQUIRE_SERVICES=1`.
+async fn postgres() -> Option<String> {
+    use sqlx::Connection as _;
+    let Some(admin) = std::env::var("EDGECERT_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "EDGECERT_TEST_POSTGRES is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
+        );
+        eprintln!("SKIP PostgreSQL: EDGECERT_TEST_POSTGRES is not set; run scripts/setup.sh");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let name = format!("t_{}", uuid_like());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:x}_{}", nanos, std::process::id())
+}
+
+/// Every metadata backend this machine has: SQLite always, PostgreSQL when set up.
+async fn backends(dir: &tempfile::TempDir) -> Vec<(&'static str, Meta)> {
+    let mut out = vec![("sqlite", sqlite(dir).await)];
+    if let Some(url) = postgres().await {
+        out.push(("postgres", Meta::connect(&url).await.unwrap()));
+    }
+    out
 }
 
 async fn manifest(meta: &Meta, repo: &str, name: &str) -> Digest {
@@ -42,26 +86,73 @@ async fn migrations_apply_once_and_data_survives_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     {
         let meta = sqlite(&dir).await;
-        meta.link_blob("staging/contoso/filter", &d("layer"), 42).await.unwrap();
+        meta.link_blob("staging/contoso/filter", &d("layer"), 42)
+            .await
+            .unwrap();
     }
     let meta = sqlite(&dir).await;
-    assert_eq!(meta.linked_blob("staging/contoso/filter", &d("layer")).await.unwrap(), Some(42));
-    assert_eq!(meta.linked_blob("staging/other/filter", &d("layer")).await.unwrap(), None);
-    assert!(meta.repository_exists("staging/contoso/filter").await.unwrap());
+    assert_eq!(
+        meta.linked_blob("staging/contoso/filter", &d("layer"))
+            .await
+            .unwrap(),
+        Some(42)
+    );
+    assert_eq!(
+        meta.linked_blob("staging/other/filter", &d("layer"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        meta.repository_exists("staging/contoso/filter")
+            .await
+            .unwrap()
+    );
+    if let Some(url) = postgres().await {
+        Meta::connect(&url)
+            .await
+            .unwrap()
+            .link_blob("staging/contoso/filter", &d("layer"), 42)
+            .await
+            .unwrap();
+        let meta = Meta::connect(&url).await.unwrap();
+        assert_eq!(
+            meta.linked_blob("staging/contoso/filter", &d("layer"))
+                .await
+                .unwrap(),
+            Some(42)
+        );
+    }
 }
 
 #[tokio::test]
 async fn tags_resolve_paginate_and_move_unless_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let meta = sqlite(&dir).await;
+    for (backend, meta) in backends(&dir).await {
+        eprintln!("backend {backend}");
+        tags_on(&meta).await;
+    }
+}
+
+async fn tags_on(meta: &Meta) {
+    let meta = meta.clone();
     let repo = "contoso.tempfilter.standard";
-    let (a, b) = (manifest(&meta, repo, "a").await, manifest(&meta, repo, "b").await);
+    let (a, b) = (
+        manifest(&meta, repo, "a").await,
+        manifest(&meta, repo, "b").await,
+    );
     for t in ["1.0.3", "1.0", "1", "latest", "1.0.3-arm32v7"] {
         meta.set_tag(repo, t, &a, true).await.unwrap();
     }
-    assert_eq!(meta.tags(repo, None, None).await.unwrap(), ["1", "1.0", "1.0.3", "1.0.3-arm32v7", "latest"]);
+    assert_eq!(
+        meta.tags(repo, None, None).await.unwrap(),
+        ["1", "1.0", "1.0.3", "1.0.3-arm32v7", "latest"]
+    );
     assert_eq!(meta.tags(repo, None, Some(2)).await.unwrap(), ["1", "1.0"]);
-    assert_eq!(meta.tags(repo, Some("1.0"), Some(2)).await.unwrap(), ["1.0.3", "1.0.3-arm32v7"]);
+    assert_eq!(
+        meta.tags(repo, Some("1.0"), Some(2)).await.unwrap(),
+        ["1.0.3", "1.0.3-arm32v7"]
+    );
     // Rolling tags move; the exact one does not, and setting it again to the same digest is fine.
     meta.set_tag(repo, "1.0", &b, true).await.unwrap();
     assert_eq!(meta.tag(repo, "1.0").await.unwrap(), Some(b.clone()));
@@ -70,9 +161,16 @@ async fn tags_resolve_paginate_and_move_unless_exact() {
     assert!(matches!(e, MetaError::TagImmutable { .. }), "{e}");
     assert_eq!(meta.tag(repo, "1.0.3").await.unwrap(), Some(a.clone()));
     // Where exact tags are not frozen (staging), they move.
-    meta.set_tag("staging/contoso/x", "1.0.3", &a, false).await.unwrap();
-    meta.set_tag("staging/contoso/x", "1.0.3", &b, false).await.unwrap();
-    assert_eq!(meta.tag("staging/contoso/x", "1.0.3").await.unwrap(), Some(b.clone()));
+    meta.set_tag("staging/contoso/x", "1.0.3", &a, false)
+        .await
+        .unwrap();
+    meta.set_tag("staging/contoso/x", "1.0.3", &b, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.tag("staging/contoso/x", "1.0.3").await.unwrap(),
+        Some(b.clone())
+    );
     // Deleting a manifest removes its tags.
     assert!(meta.delete_manifest(repo, &b).await.unwrap());
     assert_eq!(meta.tag(repo, "1.0").await.unwrap(), None);
@@ -83,7 +181,13 @@ async fn tags_resolve_paginate_and_move_unless_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_writers_of_one_exact_tag_exactly_one_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let meta = Arc::new(sqlite(&dir).await);
+    for (backend, meta) in backends(&dir).await {
+        eprintln!("backend {backend}");
+        race_on(Arc::new(meta)).await;
+    }
+}
+
+async fn race_on(meta: Arc<Meta>) {
     let repo = "contoso.race.standard";
     let mut tasks = Vec::new();
     for i in 0..32 {
@@ -102,13 +206,23 @@ async fn thirty_two_concurrent_writers_of_one_exact_tag_exactly_one_wins() {
         }
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
-    assert_eq!(meta.tag(repo, "2.0.0").await.unwrap().as_ref(), Some(&winners[0]));
+    assert_eq!(
+        meta.tag(repo, "2.0.0").await.unwrap().as_ref(),
+        Some(&winners[0])
+    );
 }
 
 #[tokio::test]
 async fn referrers_by_subject() {
     let dir = tempfile::tempdir().unwrap();
-    let meta = sqlite(&dir).await;
+    for (backend, meta) in backends(&dir).await {
+        eprintln!("backend {backend}");
+        referrers_on(&meta).await;
+    }
+}
+
+async fn referrers_on(meta: &Meta) {
+    let meta = meta.clone();
     let repo = "contoso.tempfilter.standard";
     let subject = manifest(&meta, repo, "image").await;
     let sbom = d("sbom");
@@ -128,7 +242,10 @@ async fn referrers_by_subject() {
     let r = meta.referrers(repo, &subject).await.unwrap();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].digest, sbom);
-    assert_eq!(r[0].artifact_type.as_deref(), Some("application/vnd.cyclonedx+json"));
+    assert_eq!(
+        r[0].artifact_type.as_deref(),
+        Some("application/vnd.cyclonedx+json")
+    );
     assert!(meta.referrers(repo, &sbom).await.unwrap().is_empty());
     let refs = meta.referenced().await.unwrap();
     for x in [&subject, &sbom, &d("config"), &d("layer")] {
