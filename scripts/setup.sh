@@ -20,7 +20,7 @@ if [ ! -c /dev/null ]; then
 fi
 
 need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static postgresql
-           apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps)
+           apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps curl)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,350 @@
+//! Manifest endpoints (GET/HEAD/PUT/DELETE by tag or digest), tag listing with `n`/`last`
+//! pagination and `Link`, and the referrers API. Manifests are stored as blobs (content
+//! addressed, verified) and described in the metadata with what they refer to.
+//!
+//! A manifest is stored and served byte for byte as pushed, with the media type it was pushed
+//! with: clients send `Accept` lists covering what they understand, and a registry that
+//! converted formats would change digests. Referrer descriptors carry `mediaType`, `digest`,
+//! `size` and `artifactType`; manifest annotations are not copied into them yet.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::{ApiError, Code};
+use super::{MAX_MANIFEST, Registry, location, route};
+use crate::digest::{Algorithm, Digest};
+use crate::meta::NewManifest;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::ManifestInvalid, message)
+}
+
+fn digest_field(v: &Value, what: &str) -> Result<Digest, ApiError> {
+    v["digest"]
+        .as_str()
+        .ok_or_else(|| invalid(format!("{what} has no digest")))?
+        .parse()
+        .map_err(|e: crate::digest::DigestError| invalid(format!("{what}: {e}")))
+}
+
+/// What a manifest refers to: (blobs, child manifests, subject, artifact type).
+type Parsed = (Vec<Digest>, Vec<Digest>, Option<Digest>, Option<String>);
+
+fn parse(media_type: &str, bytes: &[u8]) -> Result<Parsed, ApiError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    if v["schemaVersion"] != 2 {
+        return Err(invalid("schemaVersion must be 2"));
+    }
+    if let Some(declared) = v["mediaType"].as_str()
+        && declared != media_type
+    {
+        return Err(invalid(format!(
+            "mediaType {declared:?} does not match Content-Type {media_type:?}"
+        )));
+    }
+    let subject = match v.get("subject") {
+        Some(s) if !s.is_null() => Some(digest_field(s, "subject")?),
+        _ => None,
+    };
+    let mut blobs = Vec::new();
+    let mut children = Vec::new();
+    let mut artifact_type = v["artifactType"].as_str().map(str::to_owned);
+    match media_type {
+        OCI_MANIFEST | DOCKER_MANIFEST => {
+            let config = &v["config"];
+            blobs.push(digest_field(config, "config")?);
+            if artifact_type.is_none() {
+                artifact_type = config["mediaType"].as_str().map(str::to_owned);
+            }
+            for (i, l) in v["layers"].as_array().into_iter().flatten().enumerate() {
+                blobs.push(digest_field(l, &format!("layers[{i}]"))?);
+            }
+        }
+        OCI_INDEX | DOCKER_LIST => {
+            for (i, m) in v["manifests"].as_array().into_iter().flatten().enumerate() {
+                children.push(digest_field(m, &format!("manifests[{i}]"))?);
+            }
+        }
+        other => {
+            return Err(
+                invalid(format!("unsupported manifest media type {other:?}"))
+                    .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            );
+        }
+    }
+    Ok((blobs, children, subject, artifact_type))
+}
+
+/// Where a reference points: a digest as is, a tag through the metadata.
+async fn resolve(reg: &Registry, name: &str, reference: &str) -> Result<Digest, ApiError> {
+    if reference.contains(':') {
+        return reference.parse().map_err(|e: crate::digest::DigestError| {
+            ApiError::new(Code::DigestInvalid, e.to_string())
+        });
+    }
+    if !route::valid_tag(reference) {
+        return Err(invalid(format!("invalid tag {reference:?}")));
+    }
+    reg.meta.tag(name, reference).await?.ok_or_else(|| {
+        ApiError::new(
+            Code::ManifestUnknown,
+            format!("{name}:{reference} is not a known tag"),
+        )
+    })
+}
+
+impl Registry {
+    /// Stores a manifest in `name` and, with `tag`, points the tag at it: the one code path
+    /// for client pushes and the pipeline's writes. Blobs and child manifests must already be
+    /// in the repository; exact tags obey the access policy's immutability.
+    pub async fn put_manifest_bytes(
+        &self,
+        name: &str,
+        media_type: &str,
+        bytes: &[u8],
+        reference: Option<&str>,
+    ) -> Result<(Digest, Option<Digest>), ApiError> {
+        if bytes.len() > MAX_MANIFEST {
+            return Err(invalid(format!("manifest over {MAX_MANIFEST} bytes"))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        let (blobs, children, subject, artifact_type) = parse(media_type, bytes)?;
+        let (algorithm, tag) = match reference {
+            Some(r) if r.contains(':') => {
+                let want: Digest = r.parse().map_err(|e: crate::digest::DigestError| {
+                    ApiError::new(Code::DigestInvalid, e.to_string())
+                })?;
+                (want.algorithm(), None)
+            }
+            Some(t) if !route::valid_tag(t) => return Err(invalid(format!("invalid tag {t:?}"))),
+            Some(t) => (Algorithm::Sha256, Some(t)),
+            None => (Algorithm::Sha256, None),
+        };
+        let digest = Digest::of(algorithm, bytes);
+        if let Some(r) = reference.filter(|r| r.contains(':'))
+            && r != digest.to_string()
+        {
+            return Err(ApiError::new(
+                Code::DigestInvalid,
+                format!("manifest hashes to {digest}, not {r}"),
+            ));
+        }
+        for b in &blobs {
+            if self.meta.linked_blob(name, b).await?.is_none() {
+                return Err(ApiError::new(
+                    Code::ManifestBlobUnknown,
+                    format!("blob {b} is not in {name}: push it first"),
+                ));
+            }
+        }
+        for c in &children {
+            if self.meta.manifest(name, c).await?.is_none() {
+                return Err(ApiError::new(
+                    Code::ManifestUnknown,
+                    format!("manifest {c} is not in {name}: push it first"),
+                ));
+            }
+        }
+        self.store
+            .put(&digest, Some(bytes.len() as u64), bytes)
+            .await?;
+        let refs: Vec<Digest> = blobs.into_iter().chain(children).collect();
+        self.meta
+            .put_manifest(
+                name,
+                &NewManifest {
+                    digest: &digest,
+                    media_type,
+                    size: bytes.len() as u64,
+                    subject: subject.as_ref(),
+                    artifact_type: artifact_type.as_deref(),
+                    refs: &refs,
+                },
+            )
+            .await?;
+        if let Some(tag) = tag {
+            let frozen = self.access.exact_tags_immutable(name);
+            self.meta.set_tag(name, tag, &digest, frozen).await?;
+        }
+        Ok((digest, subject))
+    }
+}
+
+pub(super) async fn put(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let media_type = super::header_str(&req, &header::CONTENT_TYPE)
+        .map(|t| t.split(';').next().unwrap_or(t).trim().to_owned())
+        .ok_or_else(|| invalid("a manifest PUT needs its media type as Content-Type"))?;
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_MANIFEST)
+        .await
+        .map_err(|_| {
+            invalid(format!("manifest over {MAX_MANIFEST} bytes"))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        })?;
+    let (digest, subject) = reg
+        .put_manifest_bytes(name, &media_type, &bytes, Some(reference))
+        .await?;
+    let mut r = StatusCode::CREATED.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::LOCATION,
+        location(&format!("/v2/{name}/manifests/{digest}")),
+    );
+    h.insert("Docker-Content-Digest", location(&digest.to_string()));
+    if let Some(s) = subject {
+        h.insert("OCI-Subject", location(&s.to_string()));
+    }
+    Ok(r)
+}
+
+pub(super) async fn get(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let digest = resolve(reg, name, reference).await?;
+    let unknown = || {
+        ApiError::new(
+            Code::ManifestUnknown,
+            format!("manifest {digest} is not in {name}"),
+        )
+    };
+    let row = reg
+        .meta
+        .manifest(name, &digest)
+        .await?
+        .ok_or_else(unknown)?;
+    let builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, row.media_type.as_str())
+        .header(header::CONTENT_LENGTH, row.size)
+        .header("Docker-Content-Digest", digest.to_string());
+    if req.method() == Method::HEAD {
+        return Ok(builder.body(Body::empty()).expect("valid response"));
+    }
+    let (file, _) = reg.store.open_blob(&digest).await?.ok_or_else(unknown)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(builder.body(body).expect("valid response"))
+}
+
+pub(super) async fn delete(
+    reg: &Registry,
+    name: &str,
+    reference: &str,
+) -> Result<Response, ApiError> {
+    if reference.contains(':') {
+        let d = resolve(reg, name, reference).await?;
+        if !reg.meta.delete_manifest(name, &d).await? {
+            return Err(ApiError::new(
+                Code::ManifestUnknown,
+                format!("manifest {d} is not in {name}"),
+            ));
+        }
+    } else if !reg.meta.delete_tag(name, reference).await? {
+        return Err(ApiError::new(
+            Code::ManifestUnknown,
+            format!("{name}:{reference} is not a known tag"),
+        ));
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn query(req: &Request) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) async fn tags(reg: &Registry, name: &str, req: Request) -> Result<Response, ApiError> {
+    let q = query(&req);
+    let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let n = match get("n") {
+        Some(n) => Some(n.parse::<u32>().map_err(|_| {
+            ApiError::new(Code::Unsupported, format!("n={n:?} is not a count"))
+                .with_status(StatusCode::BAD_REQUEST)
+        })?),
+        None => None,
+    };
+    let last = get("last");
+    if !reg.meta.repository_exists(name).await? {
+        return Err(ApiError::new(
+            Code::NameUnknown,
+            format!("repository {name} is not known"),
+        ));
+    }
+    let mut tags = reg
+        .meta
+        .tags(name, last.as_deref(), n.map(|n| n.saturating_add(1)))
+        .await?;
+    let more = n.is_some_and(|n| tags.len() > n as usize);
+    if let Some(n) = n {
+        tags.truncate(n as usize);
+    }
+    let mut r = axum::Json(serde_json::json!({"name": name, "tags": tags})).into_response();
+    if more && let (Some(n), Some(last)) = (n, tags.last()) {
+        let link = format!("</v2/{name}/tags/list?n={n}&last={last}>; rel=\"next\"");
+        r.headers_mut().insert(header::LINK, location(&link));
+    }
+    Ok(r)
+}
+
+pub(super) async fn referrers(
+    reg: &Registry,
+    name: &str,
+    d: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let subject: Digest = d.parse().map_err(|e: crate::digest::DigestError| {
+        ApiError::new(Code::DigestInvalid, e.to_string())
+    })?;
+    let filter = query(&req)
+        .into_iter()
+        .find(|(k, _)| k == "artifactType")
+        .map(|(_, v)| v);
+    let rows = reg.meta.referrers(name, &subject).await?;
+    let manifests: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| filter.is_none() || r.artifact_type == filter)
+        .map(|r| {
+            let mut v = serde_json::json!({
+                "mediaType": r.media_type,
+                "digest": r.digest.to_string(),
+                "size": r.size,
+            });
+            if let Some(t) = r.artifact_type {
+                v["artifactType"] = Value::String(t);
+            }
+            v
+        })
+        .collect();
+    let body =
+        serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+    let mut r = (StatusCode::OK, axum::Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
+    if filter.is_some() {
+        r.headers_mut().insert(
+            "OCI-Filters-Applied",
+            HeaderValue::from_static("artifactType"),
+        );
+    }
+    Ok(r)
+}
