@@ -9,6 +9,7 @@
 //! digest and never interprets image content.
 
 pub mod api;
+pub mod auth;
 pub mod digest;
 pub mod meta;
 pub mod store;

@@ -22,24 +22,35 @@ use sqlx::{AnyPool, Row};
 use crate::digest::Digest;
 
 /// Each migration: a version and its statements.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE repositories (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
-        "CREATE TABLE repository_blobs (repository TEXT NOT NULL, digest TEXT NOT NULL, \
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE repositories (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+            "CREATE TABLE repository_blobs (repository TEXT NOT NULL, digest TEXT NOT NULL, \
          size BIGINT NOT NULL, PRIMARY KEY (repository, digest))",
-        "CREATE TABLE manifests (repository TEXT NOT NULL, digest TEXT NOT NULL, \
+            "CREATE TABLE manifests (repository TEXT NOT NULL, digest TEXT NOT NULL, \
          media_type TEXT NOT NULL, size BIGINT NOT NULL, subject TEXT, artifact_type TEXT, \
          created_at BIGINT NOT NULL, PRIMARY KEY (repository, digest))",
-        "CREATE TABLE manifest_refs (repository TEXT NOT NULL, manifest TEXT NOT NULL, \
+            "CREATE TABLE manifest_refs (repository TEXT NOT NULL, manifest TEXT NOT NULL, \
          target TEXT NOT NULL, PRIMARY KEY (repository, manifest, target))",
-        "CREATE TABLE tags (repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, \
+            "CREATE TABLE tags (repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, \
          updated_at BIGINT NOT NULL, PRIMARY KEY (repository, tag))",
-        "CREATE INDEX manifests_subject ON manifests (repository, subject)",
-        "CREATE TABLE uploads (id TEXT PRIMARY KEY, repository TEXT NOT NULL, \
+            "CREATE INDEX manifests_subject ON manifests (repository, subject)",
+            "CREATE TABLE uploads (id TEXT PRIMARY KEY, repository TEXT NOT NULL, \
          created_at BIGINT NOT NULL)",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        &[
+            "CREATE TABLE accounts (name TEXT PRIMARY KEY, role TEXT NOT NULL, publisher TEXT, \
+             created_at BIGINT NOT NULL)",
+            "CREATE TABLE tokens (hash TEXT PRIMARY KEY, account TEXT NOT NULL, \
+             created_at BIGINT NOT NULL)",
+        ],
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
@@ -454,5 +465,80 @@ mod tests {
         ] {
             assert!(!is_exact_version(t), "{t}");
         }
+    }
+}
+
+/// An account as stored: name, role (`admin`, `publisher`, `reviewer`), publisher of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub name: String,
+    pub role: String,
+    pub publisher: Option<String>,
+}
+
+impl Meta {
+    /// Creates an account; `false` when the name is taken.
+    pub async fn add_account(&self, a: &AccountRow) -> Result<bool, MetaError> {
+        let r = sqlx::query(
+            "INSERT INTO accounts (name, role, publisher, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&a.name)
+        .bind(&a.role)
+        .bind(a.publisher.as_deref())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn account(&self, name: &str) -> Result<Option<AccountRow>, MetaError> {
+        let row = sqlx::query("SELECT name, role, publisher FROM accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| AccountRow {
+            name: r.get(0),
+            role: r.get(1),
+            publisher: r.get(2),
+        }))
+    }
+
+    /// Whether a publisher has any member (the publisher exists).
+    pub async fn publisher_exists(&self, publisher: &str) -> Result<bool, MetaError> {
+        Ok(
+            sqlx::query("SELECT name FROM accounts WHERE publisher = $1")
+                .bind(publisher)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Records a token by its hash.
+    pub async fn add_token(&self, hash: &str, account: &str) -> Result<(), MetaError> {
+        sqlx::query("INSERT INTO tokens (hash, account, created_at) VALUES ($1, $2, $3)")
+            .bind(hash)
+            .bind(account)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The account a token hash belongs to.
+    pub async fn token_account(&self, hash: &str) -> Result<Option<AccountRow>, MetaError> {
+        let row = sqlx::query(
+            "SELECT a.name, a.role, a.publisher FROM tokens t JOIN accounts a ON a.name = t.account \
+             WHERE t.hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| AccountRow {
+            name: r.get(0),
+            role: r.get(1),
+            publisher: r.get(2),
+        }))
     }
 }
