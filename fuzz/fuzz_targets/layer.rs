@@ -61,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
         limits,
         &NoProgress,
         None,
+        &Default::default(),
     );
     assert!(facts.uncompressed_bytes <= limits.max_uncompressed + (1 << 20));
 });

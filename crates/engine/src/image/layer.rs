@@ -18,6 +18,7 @@ use super::hostile::{self, PathIssue};
 use super::resolve::LayerRef;
 use super::store::{Store, StoreError};
 use crate::analyze::{Analyzer, FileFact, FileMeta, FileScan};
+use crate::cancel::Cancel;
 use crate::digest::Digest;
 
 #[derive(Debug, Clone, Copy)]
@@ -85,9 +86,13 @@ pub struct LayerFacts {
     pub problems: Vec<LayerProblem>,
     /// Read to the end, digest and size verified.
     pub complete: bool,
+    /// The source refused to hand out the blob for a reason that is ours to report, not the
+    /// image's (a layout blob that is a FIFO or a device): the scan fails with it.
+    pub refused: Option<String>,
 }
 
-/// Reads one layer. Never fails: everything that goes wrong is a `LayerProblem`.
+/// Reads one layer. Never fails: everything that goes wrong is a `LayerProblem`. Once
+/// `cancel` fires, the next read fails and the layer ends incomplete.
 pub fn read_layer(
     store: &dyn Store,
     layer: &LayerRef,
@@ -95,6 +100,7 @@ pub fn read_layer(
     limits: Limits,
     progress: &dyn Progress,
     keep: Option<&Path>,
+    cancel: &Cancel,
 ) -> LayerFacts {
     let mut facts = LayerFacts {
         digest: layer.digest.clone(),
@@ -103,9 +109,21 @@ pub fn read_layer(
         entries: Vec::new(),
         problems: Vec::new(),
         complete: false,
+        refused: None,
     };
+    if let Err(why) = cancel.check() {
+        facts.problems.push(LayerProblem {
+            message: why,
+            path: None,
+        });
+        return facts;
+    }
     let raw = match store.open_blob(&layer.digest) {
         Ok(r) => r,
+        Err(e @ StoreError::NotRegular { .. }) => {
+            facts.refused = Some(e.to_string());
+            return facts;
+        }
         Err(e) => {
             let message = match e {
                 StoreError::Missing { .. } => "layer blob is missing from the image".to_owned(),
@@ -141,6 +159,7 @@ pub fn read_layer(
         consumed: consumed.clone(),
         progress,
         tee,
+        cancel,
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
     let magic = match buffered.fill_buf() {
@@ -257,7 +276,15 @@ pub fn read_layer(
             a.remember(layer.digest.as_str(), f);
         }
     }
-    if !known.is_empty() {
+    if !known.is_empty() && !facts.complete {
+        // Cached facts are about the layer the digest names; these bytes are not it (or were
+        // not all read). Never let a cache entry vouch for them.
+        facts.problems.push(LayerProblem {
+            message: "cached malware scan results were not used: the layer was not verified"
+                .to_owned(),
+            path: None,
+        });
+    } else if !known.is_empty() {
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, e) in facts.entries.iter().enumerate() {
             index.insert(e.path.as_str(), i);
@@ -501,10 +528,12 @@ struct Hashing<'p, R> {
     consumed: Arc<AtomicU64>,
     progress: &'p dyn Progress,
     tee: Option<std::fs::File>,
+    cancel: &'p Cancel,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.cancel.check_io()?;
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         if let Some(tee) = &mut self.tee {

@@ -248,6 +248,7 @@ mod tests {
     fn layer(entries: Vec<(&str, EntryKind)>) -> LayerFacts {
         LayerFacts {
             digest: Digest::of(b"x"),
+            refused: None,
             compressed_bytes: 0,
             uncompressed_bytes: 0,
             entries: entries

@@ -13,6 +13,7 @@ use super::merged::MergedFs;
 use super::resolve::{LayerRef, resolve};
 use super::store::{Store, StoreError};
 use crate::analyze::Analyzer;
+use crate::cancel::Cancel;
 use crate::facts::{ImageFacts, LayerSummary, PlatformFacts, Problem};
 use crate::platform::Platform;
 
@@ -25,6 +26,9 @@ pub struct ScanOptions {
     pub tags: Vec<String>,
     /// Keep a verified copy of every layer blob here (`<hex>`), for the ingestion test.
     pub keep_blobs: Option<std::path::PathBuf>,
+    /// Ctrl-C: layers stop at their next read; `scan` then returns what it has (the caller
+    /// looks at `cancel` before trusting it).
+    pub cancel: Cancel,
 }
 
 /// Reads the image behind `store`. `Err` only when the source fails (see `resolve`).
@@ -66,10 +70,15 @@ pub fn scan(
                     options.limits,
                     progress,
                     options.keep_blobs.as_deref(),
+                    &options.cancel,
                 ))
             })
             .collect()
     });
+    // A blob the source would not hand out (a FIFO in a layout) is our failure, not an EC101.
+    if let Some(refused) = read.iter().find_map(|l| l.refused.clone()) {
+        return Err(StoreError::Source(refused));
+    }
     for layer in read {
         for p in &layer.problems {
             let location = match &p.path {
