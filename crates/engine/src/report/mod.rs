@@ -281,29 +281,28 @@ impl Report {
 
 /// Check ids with runs of consecutive numbers of one prefix joined: `EC302, EC401–EC403`.
 fn id_ranges(ids: &[&str]) -> String {
-    let split = |id: &str| {
+    let number = |id: &str| {
         let at = id.find(|c: char| c.is_ascii_digit()).unwrap_or(id.len());
-        let (prefix, n) = id.split_at(at);
-        n.parse::<u32>().ok().map(|n| (prefix.to_owned(), n))
+        id[at..]
+            .parse::<u32>()
+            .ok()
+            .map(|n| (id[..at].to_owned(), n))
     };
-    let mut runs: Vec<(String, String, Option<(String, u32)>)> = Vec::new();
-    for id in ids {
-        let parsed = split(id);
-        if let (Some(last), Some((prefix, n))) = (runs.last_mut(), &parsed)
-            && let Some((lp, ln)) = &last.2
-            && lp == prefix
-            && ln + 1 == *n
-        {
-            last.1 = (*id).to_owned();
-            last.2 = parsed;
-            continue;
+    // (first id, last id) of each run.
+    let mut runs: Vec<(&str, &str)> = Vec::new();
+    for &id in ids {
+        let follows = runs.last().is_some_and(|&(_, last)| {
+            matches!((number(last), number(id)), (Some((p, a)), Some((q, b))) if p == q && a + 1 == b)
+        });
+        match runs.last_mut() {
+            Some(run) if follows => run.1 = id,
+            _ => runs.push((id, id)),
         }
-        runs.push(((*id).to_owned(), (*id).to_owned(), parsed));
     }
     runs.iter()
-        .map(|(first, last, _)| {
+        .map(|&(first, last)| {
             if first == last {
-                first.clone()
+                first.to_owned()
             } else {
                 format!("{first}–{last}")
             }
