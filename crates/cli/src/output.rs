@@ -15,10 +15,13 @@
 
 use std::fs::Permissions;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::{
+    FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use edgecert_engine::cancel::Cancel;
 
 /// Where one result goes, judged before the run.
 #[derive(Debug)]
@@ -26,6 +29,8 @@ pub struct Target {
     /// As the user wrote it, for messages.
     shown: PathBuf,
     how: How,
+    /// Ends a wait for a FIFO's reader (our SIGINT handler would otherwise make it endless).
+    cancel: Option<Cancel>,
 }
 
 #[derive(Debug)]
@@ -62,7 +67,11 @@ impl Target {
             Err(e) if e.kind() == io::ErrorKind::NotFound => How::Replace(missing(path)?),
             Err(e) => bail!("cannot write {}: {e}", path.display()),
         };
-        let target = Target { shown, how };
+        let target = Target {
+            shown,
+            how,
+            cancel: None,
+        };
         target.probe()?;
         Ok(target)
     }
@@ -76,6 +85,12 @@ impl Target {
             (Err(_), Err(_)) => missing(other).is_ok_and(|o| o == mine),
             _ => false,
         }
+    }
+
+    /// Gives up waiting for a FIFO's reader once `cancel` fires.
+    pub fn with_cancel(mut self, cancel: Cancel) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -124,8 +139,10 @@ impl Target {
                     .with_context(|| format!("writing {shown}"))?;
             }
             How::Through(real) => {
-                // Devices and FIFOs are neither created nor truncated; O_NONBLOCK is not set, so
-                // a FIFO waits for its reader like a shell redirection would.
+                // Devices and FIFOs are neither created nor truncated. A FIFO waits for its
+                // reader like a shell redirection would, but Ctrl-C still ends the wait.
+                wait_for_reader(real, self.cancel.as_ref())
+                    .with_context(|| format!("cannot write {shown}"))?;
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
                     .open(real)
@@ -136,6 +153,30 @@ impl Target {
             }
         }
         Ok(())
+    }
+}
+
+/// Returns once `path`, if a FIFO, has a reader (at once for anything else): opening it for
+/// writing with `O_NONBLOCK` fails with `ENXIO` until then. Polled, so `cancel` can end it.
+fn wait_for_reader(path: &Path, cancel: Option<&Cancel>) -> anyhow::Result<()> {
+    if !std::fs::metadata(path)?.file_type().is_fifo() {
+        return Ok(());
+    }
+    loop {
+        let probe = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        match probe {
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if let Some(why) = cancel.and_then(Cancel::reason) {
+                    bail!("interrupted by {why} while waiting for a reader");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

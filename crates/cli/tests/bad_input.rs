@@ -490,3 +490,28 @@ fn output_replaces_symlinks_and_ignores_the_umask() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+/// `--output FIFO` with nobody reading: the write waits for a reader (as a shell redirection
+/// does), and since we catch SIGINT for the whole run, Ctrl-C would have been swallowed there
+/// and the wait endless. It now ends with 130, and the FIFO is still a FIFO.
+#[test]
+fn ctrl_c_while_output_fifo_has_no_reader_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, layout) = example(dir.path());
+    let fifo = dir.path().join("report.fifo");
+    mkfifo(&fifo);
+    let image = format!("oci:{}", layout.display());
+    let args = check(&s(&offer), &image, &["--output", &s(&fifo)]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = spawn(&args, &[]);
+    let pid = child.id().to_string();
+    // The run itself takes about a second; then it waits for a reader.
+    std::thread::sleep(Duration::from_secs(4));
+    sh("kill", &["-INT", &pid]);
+    let r = common::finish(child, Duration::from_secs(20));
+    r.assert_sane("SIGINT while waiting for a FIFO reader");
+    assert_eq!(r.code, Some(130), "{}", r.stderr);
+    assert!(r.stderr.contains("interrupted by SIGINT"), "{}", r.stderr);
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo());
+}

@@ -146,6 +146,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     // stop at the next layer read or wait, remove what the run made, exit 130 or 143.
     let (trigger, cancel) = edgecert_engine::cancel::new();
     edgecert_runtime::catch_signals(trigger).context("cannot catch Ctrl-C")?;
+    let report_to = report_to.map(|t| t.with_cancel(cancel.clone()));
+    let sbom_to = sbom_to.map(|t| t.with_cancel(cancel.clone()));
     let options = CertifyOptions {
         image,
         remote: RemoteOptions {
@@ -207,7 +209,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         match &report.sbom {
             Some(s) => {
                 let bom = edgecert_engine::sbom::cyclonedx::render(&s.inventory);
-                target.write(&bom)?;
+                let written = target.write(&bom);
+                if let Some(code) = interrupted(&cancel, "the SBOM was written") {
+                    return Ok(code);
+                }
+                written?;
             }
             None => eprintln!(
                 "edgecert: warning: no SBOM written to {}: the image could not be read",
@@ -215,8 +221,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             ),
         }
     }
-    output::write_to(report_to.as_ref(), &text)?;
+    let written = output::write_to(report_to.as_ref(), &text);
+    if let Some(code) = interrupted(&cancel, "the report was written") {
+        return Ok(code);
+    }
+    written?;
     Ok(report.exit_code() as u8)
+}
+
+/// After a write that may have waited on a FIFO: the exit code (130/143) if a signal came.
+fn interrupted(cancel: &edgecert_engine::cancel::Cancel, before: &str) -> Option<u8> {
+    let signal = cancel.reason()?;
+    eprintln!("edgecert: interrupted by {signal} before {before}");
+    Some(if signal == "SIGTERM" { 143 } else { 130 })
 }
 
 /// Most worker threads `--threads` accepts: each reads a layer with its own buffers and
