@@ -62,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
         limits,
         &NoProgress,
         None,
+        &Default::default(),
     )
     .expect("an in-memory blob never fails to read");
     assert!(facts.uncompressed_bytes <= limits.max_uncompressed + (1 << 20));

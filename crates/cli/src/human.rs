@@ -78,7 +78,9 @@ pub fn render(report: &Report, p: &Painter) -> String {
         let mark = match (c.status, c.severity) {
             (Status::Pass, _) => p.green("pass  "),
             (Status::Fail, Severity::Blocking) => p.red("FAIL  "),
-            (Status::Fail, _) => p.yellow("warn  "),
+            // `--allow ID`: still run and reported, but as information, not a warning.
+            (Status::Fail, Severity::Info) => p.blue("info  "),
+            (Status::Fail, Severity::Warning) => p.yellow("warn  "),
             (Status::Review, _) => p.blue("review"),
             (Status::Skip, _) => p.dim("skip  "),
             (Status::Error, _) => p.red("ERROR "),
@@ -93,7 +95,16 @@ pub fn render(report: &Report, p: &Painter) -> String {
                 .as_deref()
                 .map(|pl| format!("[{}] ", pr(pl)))
                 .unwrap_or_default();
-            let _ = writeln!(out, "           - {platform}{}", pr(&f.message));
+            // The ingestion test's findings quote the container's log tail, one log line per
+            // message line (split by the runtime, so no line holds a line break of its own):
+            // those breaks are real. Everywhere else a line break comes from the image (a file
+            // name) and stays escaped, so it cannot fake a report line.
+            let message = if c.area == Area::Runtime {
+                lines(&f.message, "             ")
+            } else {
+                pr(&f.message).into_owned()
+            };
+            let _ = writeln!(out, "           - {platform}{message}");
             if let Some(l) = &f.location {
                 let _ = writeln!(out, "             {}", p.dim(&format!("at {}", pr(l))));
             }
@@ -117,7 +128,12 @@ pub fn render(report: &Report, p: &Painter) -> String {
     let warnings = report
         .checks
         .iter()
-        .filter(|c| c.status == Status::Fail && c.severity != Severity::Blocking)
+        .filter(|c| c.status == Status::Fail && c.severity == Severity::Warning)
+        .count();
+    let info = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail && c.severity == Severity::Info)
         .count();
     let errors = report
         .checks
@@ -129,9 +145,20 @@ pub fn render(report: &Report, p: &Painter) -> String {
         Verdict::Fail => p.red("FAIL"),
         Verdict::Incomplete => p.yellow("INCOMPLETE"),
     };
+    let because = report.incomplete_because();
+    let because = if because.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", because.join("; "))
+    };
+    let info = if info > 0 {
+        format!(", {info} informational")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\nverdict {verdict}: {failed} blocking failure(s), {warnings} warning(s), {errors} error(s), {} for human review ({} ms)",
+        "\nverdict {verdict}{because}: {failed} blocking failure(s), {warnings} warning(s){info}, {errors} error(s), {} for human review ({} ms)",
         report.review.len(),
         report.duration_ms
     );
@@ -141,11 +168,99 @@ pub fn render(report: &Report, p: &Painter) -> String {
     out
 }
 
+/// `text` made printable line by line, continuation lines indented by `indent`: a finding that
+/// quotes several lines (a container's log tail) keeps its line breaks, while control
+/// characters inside a line are still escaped.
+fn lines(text: &str, indent: &str) -> String {
+    text.split('\n')
+        .map(|l| pr(l.strip_suffix('\r').unwrap_or(l)).into_owned())
+        .collect::<Vec<_>>()
+        .join(&format!("\n{indent}"))
+}
+
 fn size(bytes: u64) -> String {
     const MIB: f64 = 1024.0 * 1024.0;
     if bytes as f64 >= MIB {
         format!("{:.1} MiB", bytes as f64 / MIB)
     } else {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(checks: serde_json::Value, verdict: &str) -> Report {
+        serde_json::from_value(serde_json::json!({
+            "reportVersion": 1,
+            "tool": {"name": "edgecert", "version": "0"},
+            "policy": {"id": "p", "version": "1"},
+            "verdict": verdict,
+            "module": {"identifier": "contoso.x", "moduleName": "x"},
+            "image": null,
+            "engines": [],
+            "checks": checks,
+            "review": [],
+            "durationMs": 0
+        }))
+        .unwrap()
+    }
+
+    fn check(
+        id: &str,
+        area: &str,
+        severity: &str,
+        status: &str,
+        message: &str,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "id": id, "name": "n", "area": area, "severity": severity, "status": status,
+            "summary": "s", "findings": [{"message": message}]
+        })
+    }
+
+    #[test]
+    fn container_log_tail_prints_escaped_line_breaks() {
+        let r = report(
+            serde_json::json!([
+                check(
+                    "EC401",
+                    "runtime",
+                    "blocking",
+                    "fail",
+                    "exited 1; last 2 log lines:\n    one\n    two\u{1b}[2J"
+                ),
+                check("EC807", "security", "blocking", "fail", "in /a\nb")
+            ]),
+            "fail",
+        );
+        let out = render(&r, &Painter::plain());
+        let pad = " ".repeat(13 + 4);
+        let expected = format!("last 2 log lines:\n{pad}one\n{pad}two\\u{{1b}}[2J");
+        assert!(out.contains(&expected), "{out}");
+        // Outside the ingestion test a line break is the image's and stays escaped.
+        assert!(out.contains("in /a\\u{a}b"), "{out}");
+    }
+
+    #[test]
+    fn allowed_check_shows_as_warn_and_incomplete_verdict_does_not_say_why() {
+        let r = report(
+            serde_json::json!([
+                check("EC302", "device", "blocking", "skip", "not run"),
+                check("EC401", "runtime", "blocking", "skip", "not run"),
+                check("EC402", "runtime", "blocking", "skip", "not run"),
+                check("EC403", "runtime", "blocking", "skip", "not run"),
+                check("EC902", "legal", "info", "fail", "http privacy policy")
+            ]),
+            "incomplete",
+        );
+        let out = render(&r, &Painter::plain());
+        assert!(out.contains("  info   EC902"), "{out}");
+        assert!(!out.contains("warn   EC902"), "{out}");
+        assert!(
+            out.contains("verdict INCOMPLETE (EC302, EC401–EC403 not run: --no-run): 0 blocking failure(s), 0 warning(s), 1 informational"),
+            "{out}"
+        );
     }
 }

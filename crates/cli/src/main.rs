@@ -80,10 +80,52 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Errors quote offers, manifests and registries: keep their lines, escape the rest.
-            let text = format!("{e:#}");
+            let text = error_text(&e);
             let lines: Vec<_> = text.lines().map(printable).collect();
             eprintln!("edgecert: error: {}", lines.join("\n"));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, `: `-separated like `{e:#}`, leaving out a cause whose text the
+/// message already holds: many errors put their cause in their own text *and* chain it
+/// (`thiserror`'s `{source}` fields), which printed "... (os error 2): No such file or
+/// directory (os error 2)".
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn error_messages_repeat_their_cause() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        // A cause formatted into the message and chained too: printed once.
+        let e = Err::<(), _>(io())
+            .with_context(|| format!("reading offer.json: {}", io()))
+            .unwrap_err();
+        let text = error_text(&e);
+        assert_eq!(text.matches(&io().to_string()).count(), 1, "{text}");
+        assert!(text.starts_with("reading offer.json: "), "{text}");
+        // A cause that adds something is kept.
+        let e = Err::<(), _>(io())
+            .context("reading offer.json")
+            .unwrap_err();
+        assert_eq!(error_text(&e), format!("reading offer.json: {}", io()));
     }
 }

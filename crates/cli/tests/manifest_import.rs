@@ -1,9 +1,9 @@
 //! `edgecert manifest` and `edgecert import iotedgedev` end to end: every fixture offer and
-//! every module of every real iotedgedev solution under `../shared/realworld/iotedge/` gives a
-//! manifest that validates against SchemaStore's deployment schema (`../shared/schemas/`) and
+//! every module of every real iotedgedev solution under `testdata/realworld/iotedge/` gives a
+//! manifest that validates against SchemaStore's deployment schema (`testdata/schemas/`) and
 //! whose unchunked createOptions is the offer's; every real module imports into an offer that
-//! `Offer::parse` accepts and whose defaults equal the template's. Tests that need `../shared`
-//! say what they read and skip with a message where it is absent.
+//! `Offer::parse` accepts and whose defaults equal the template's. The third-party files are
+//! vendored (`testdata/README.md`): a test fails, never skips, when they are missing.
 
 mod common;
 
@@ -16,18 +16,16 @@ use edgecert_edge::manifest::module_settings;
 use edgecert_engine::offer::{Offer, template};
 use serde_json::{Map, Value, json};
 
+/// The repository's vendored third-party test data (`testdata/`).
 fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if dir.is_dir() {
-        eprintln!("reading {}", dir.display());
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: {} is absent (a clone outside the team); schema and real-world tests skipped",
-            dir.display()
-        );
-        None
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    assert!(
+        dir.join("schemas").is_dir() && dir.join("realworld/iotedge").is_dir(),
+        "{} is incomplete: the vendored schema and real-world files are part of the repository",
+        dir.display()
+    );
+    eprintln!("reading {}", dir.display());
+    Some(dir)
 }
 
 fn validator(shared: &Path) -> jsonschema::Validator {

@@ -4,7 +4,7 @@
 //! like the tooling (`create_options::chunk`), env, `$edgeHub` schema 1.2 with the routes, and
 //! the module twin — or into a layered-deployment fragment with dotted keys. Facts come from
 //! `../shared/spec/iotedge.md` ("Deployment manifest"); the output validates against
-//! SchemaStore's `azure-iot-edge-deployment-2.0.json` (tested against the copy in `../shared`).
+//! SchemaStore's `azure-iot-edge-deployment-2.0.json` (tested against the copy in `testdata/`).
 //!
 //! What it writes must deploy: the module name, the image reference (with its tag; template
 //! variables and placeholders are left for later) and every route (name and syntax,
@@ -368,21 +368,16 @@ mod tests {
         assert!(module_settings(&m, "filter").is_some());
     }
 
-    /// SchemaStore's deployment schema as copied into `../shared/schemas/` (`None`, with a
-    /// message, in a clone without `../shared`).
+    /// SchemaStore's deployment schema, vendored in `testdata/schemas/`; missing or broken
+    /// fails the test.
     fn schema() -> Option<jsonschema::Validator> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/schemas/azure-iot-edge-deployment-2.0.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!(
-                "SKIP: {} is absent; schema validation skipped",
-                path.display()
-            );
-            return None;
-        };
+            .join("../../testdata/schemas/azure-iot-edge-deployment-2.0.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{} (vendored): {e}", path.display()));
         eprintln!("validating against {}", path.display());
-        let schema: Value = serde_json::from_str(&text).ok()?;
-        jsonschema::validator_for(&schema).ok()
+        let schema: Value = serde_json::from_str(&text).expect("the schema parses");
+        Some(jsonschema::validator_for(&schema).expect("the schema compiles"))
     }
 
     #[test]

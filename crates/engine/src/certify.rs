@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::analyze::default_analyzers;
 use crate::analyze::malware::{MalwareAnalyzer, MalwareError, MalwareOptions};
 use crate::analyze::sdk::IdentifierAnalyzer;
+use crate::cancel::Cancel;
 use crate::checks::{self, Context};
 use crate::facts::{ImageFacts, RuntimeFacts};
 use crate::image::layer::Progress;
@@ -33,6 +34,9 @@ pub struct CertifyOptions {
     pub threads: usize,
     /// Malware engines: operator rules, clamd, blocklist, archive limits (EC807).
     pub malware: MalwareOptions,
+    /// Ctrl-C/SIGTERM: the run stops at the next layer read or wait and returns
+    /// `CertifyError::Interrupted` after removing its temporary directory.
+    pub cancel: Cancel,
 }
 
 /// Why a run could not produce a report (exit 2). Image problems are findings, not this.
@@ -43,10 +47,14 @@ pub enum CertifyError {
         source_name: String,
         error: StoreError,
     },
+    /// Stopped by a signal (its name); everything the run made was removed.
+    #[error("interrupted by {0}")]
+    Interrupted(&'static str),
     #[error("cannot create a temporary directory: {0}")]
     Temp(std::io::Error),
+    /// Not `#[from]`: that would chain the cause its message already holds.
     #[error("malware engines: {0}")]
-    Malware(#[from] MalwareError),
+    Malware(MalwareError),
 }
 
 pub fn certify(
@@ -58,7 +66,7 @@ pub fn certify(
     let started = Instant::now();
     // Engines first: a rule file that does not compile or a clamd that does not answer stops
     // the run before any layer is read.
-    let malware = MalwareAnalyzer::new(&options.malware)?;
+    let malware = MalwareAnalyzer::new(&options.malware).map_err(CertifyError::Malware)?;
     let engines = malware.engines();
     let mut analyzers = default_analyzers();
     analyzers.push(Box::new(malware));
@@ -84,18 +92,24 @@ pub fn certify(
         threads: options.threads,
         tags: offer.tags().to_vec(),
         keep_blobs: matches!(run, RunMode::Run(_)).then(|| tmp.path().join("blobs")),
+        cancel: options.cancel.clone(),
     };
     if let Some(dir) = &scan_options.keep_blobs {
         std::fs::create_dir_all(dir).map_err(CertifyError::Temp)?;
     }
-    let mut facts = scan(
+    let facts = scan(
         &source_name,
         store.as_ref(),
         &scan_options,
         &analyzers,
         progress,
     )
-    .map_err(fail)?;
+    .map_err(fail);
+    // Interrupted layers look broken: never judge them (`tmp` is removed on return).
+    if let Some(why) = options.cancel.reason() {
+        return Err(CertifyError::Interrupted(why));
+    }
+    let mut facts = facts?;
     facts.engines = engines;
     let published = match &options.published {
         None => None,
@@ -113,6 +127,9 @@ pub fn certify(
             Some(ingest.ingest(offer, &facts, blobs, &options.policy))
         }
     };
+    if let Some(why) = options.cancel.reason() {
+        return Err(CertifyError::Interrupted(why));
+    }
     let mut report = evaluate(
         offer,
         &facts,

@@ -4,6 +4,7 @@
 //! marketplace are thin fronts over `certify`.
 
 pub mod analyze;
+pub mod cancel;
 pub mod certify;
 pub mod checks;
 pub mod digest;
@@ -13,6 +14,7 @@ pub mod ingest;
 pub mod offer;
 pub mod platform;
 pub mod policy;
+pub mod private_dir;
 pub mod report;
 pub mod sbom;
 

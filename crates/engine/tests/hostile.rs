@@ -881,6 +881,7 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
         published: None,
         threads: 0,
         malware: Default::default(),
+        cancel: Default::default(),
     };
     let started = Instant::now();
     let report = certify(

@@ -23,5 +23,6 @@ mod observe;
 mod platform;
 mod sweep;
 
+pub use cancel::catch_signals;
 pub use container::{NETWORK, RUN_LABEL};
 pub use moby::{MobyIngest, Mode};

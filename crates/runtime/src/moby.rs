@@ -53,6 +53,7 @@ impl Mode {
 pub struct MobyIngest {
     mode: Option<Mode>,
     handle_signals: bool,
+    cancel: Option<Cancel>,
     interrupted: Mutex<Option<&'static str>>,
     warnings: Mutex<Vec<String>>,
 }
@@ -76,6 +77,13 @@ impl MobyIngest {
     /// For a CLI; a long-lived host process handles its own signals.
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.handle_signals = on;
+        self
+    }
+
+    /// Stop (and clean up) when `cancel` fires: the run-wide cancellation of a caller that
+    /// handles signals itself (`catch_signals`), shared with the static pass.
+    pub fn with_cancel(mut self, cancel: Cancel) -> Self {
+        self.cancel = Some(cancel);
         self
     }
 
@@ -138,8 +146,11 @@ impl MobyIngest {
         plan: &Plan,
         mode: Mode,
     ) -> RuntimeFacts {
-        let (trigger, cancel) = cancel::new();
-        let _trigger = if self.handle_signals {
+        let (trigger, mut cancel) = cancel::new();
+        let _trigger = if let Some(given) = &self.cancel {
+            cancel = given.clone();
+            Some(trigger)
+        } else if self.handle_signals {
             // Without a handler the run cannot clean up on Ctrl-C; say so but go on.
             if let Err(e) = cancel::on_signals(trigger) {
                 self.warn(format!(

@@ -67,7 +67,10 @@ pub async fn ensure(docker: &Docker, run_id: &str) -> Result<String, String> {
 /// Removes every idle `azure-iot-edge` network edgecert created. Best effort: a network still
 /// in use by another run stays for that run to remove.
 pub async fn release(docker: &Docker) -> Vec<String> {
-    let _lock = HostLock::take(true).await;
+    let _lock = match HostLock::take(true).await {
+        Ok(l) => l,
+        Err(e) => return vec![format!("did not remove the {NETWORK} network: {e}")],
+    };
     let mut problems = Vec::new();
     let found = match same_name(docker).await {
         Ok(f) => f,
@@ -89,35 +92,106 @@ pub async fn release(docker: &Docker) -> Vec<String> {
     problems
 }
 
-/// An exclusive `flock` on `$TMPDIR/edgecert-azure-iot-edge.lock`, shared by every edgecert
-/// process on this host; released when dropped. Best effort: without a usable lock file the
-/// run goes on unlocked.
+/// An exclusive `flock` on `azure-iot-edge.lock` in the private run-lock directory
+/// (`$TMPDIR/edgecert-runs`, 0700, ours: `sweep::lock_dir`), shared by this user's edgecert
+/// processes on this host; released when dropped. It used to be a file directly in `/tmp`,
+/// where another user could hold it forever or plant a symlink. The holder writes its pid into
+/// the file, so a run that waits too long can say who holds it.
 pub struct HostLock {
     _held: Option<std::fs::File>,
 }
 
+/// How long a run waits for the host lock: the critical sections are a network create and a
+/// container create+start, seconds at most.
+pub const HOST_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl HostLock {
-    /// Takes the lock when `needed`; waits for other runs' short critical sections.
-    pub async fn take(needed: bool) -> HostLock {
+    /// Takes the lock when `needed`, waiting at most `HOST_LOCK_WAIT` for other runs' short
+    /// critical sections. `Err` names the lock file and its holder when it cannot be had; a
+    /// run without a usable lock directory goes on unlocked (there is nothing to wait for).
+    pub async fn take(needed: bool) -> Result<HostLock, String> {
+        Self::take_within(needed, HOST_LOCK_WAIT).await
+    }
+
+    async fn take_within(needed: bool, wait: std::time::Duration) -> Result<HostLock, String> {
         if !needed {
-            return HostLock { _held: None };
+            return Ok(HostLock { _held: None });
         }
-        let file = tokio::task::spawn_blocking(|| {
-            let path = std::env::temp_dir().join("edgecert-azure-iot-edge.lock");
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .or_else(|_| std::fs::File::open(&path))
-                .ok()?;
-            file.lock().ok()?;
-            Some(file)
-        })
-        .await
-        .ok()
-        .flatten();
-        HostLock { _held: file }
+        let Some(dir) = crate::sweep::lock_dir() else {
+            return Ok(HostLock { _held: None });
+        };
+        let path = dir.join("azure-iot-edge.lock");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("cannot open the host lock {}: {e}", path.display()))?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock)
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok())
+                        .map(|pid| format!("held by pid {pid}"))
+                        .unwrap_or_else(|| "held by another edgecert run".to_owned());
+                    return Err(format!(
+                        "gave up after {} s waiting for the host lock {} ({holder})",
+                        wait.as_secs(),
+                        path.display()
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("cannot lock {}: {e}", path.display()));
+                }
+            }
+        }
+        // Ours now: say so for whoever waits next.
+        let _ = file.set_len(0);
+        let _ = std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
+        Ok(HostLock { _held: Some(file) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_lock_blocks_with_no_timeout() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let held = HostLock::take(true).await.expect("the lock");
+            assert!(held._held.is_some(), "a private lock directory exists here");
+            // flock is per open file description: a second open waits like another process.
+            let started = std::time::Instant::now();
+            let e = HostLock::take_within(true, std::time::Duration::from_millis(300))
+                .await
+                .err()
+                .expect("a held lock times out");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+            assert!(
+                e.contains("azure-iot-edge.lock")
+                    && e.contains(&format!("held by pid {}", std::process::id())),
+                "{e}"
+            );
+            drop(held);
+            assert!(
+                HostLock::take_within(true, std::time::Duration::from_secs(5))
+                    .await
+                    .is_ok()
+            );
+        });
     }
 }

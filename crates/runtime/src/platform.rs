@@ -103,7 +103,7 @@ async fn steps(
         name_is_free(cx, &name, since).await?;
         // Another edgecert run on this host must not remove or duplicate the network between
         // our create and our start (Moby attaches by name at start: a duplicate is "ambiguous").
-        let lock = network::HostLock::take(cx.plan.uses_default_network()).await;
+        let lock = network::HostLock::take(cx.plan.uses_default_network()).await?;
         match create(cx, pf, &tag, &name).await? {
             Create::Created(id) => break (id, lock),
             Create::Refused(why) => {

@@ -23,15 +23,12 @@ use crate::errors::{is_not_found, message};
 use crate::load;
 
 /// `$TMPDIR/edgecert-runs`, made private (0700) if missing. `None` unless it is a real
-/// directory of ours that nobody else can write to: in a shared `/tmp`, another user could
-/// otherwise plant a symlink where a lock file will be created.
-fn lock_dir() -> Option<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+/// directory of ours that nobody else can write to (`private_dir::ensure`): in a shared
+/// `/tmp`, another user could otherwise plant a symlink where a lock file will be created.
+pub(crate) fn lock_dir() -> Option<PathBuf> {
     let dir = std::env::temp_dir().join("edgecert-runs");
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
-    let me = std::fs::metadata("/proc/self").ok()?.uid();
-    (meta.is_dir() && meta.uid() == me && meta.mode() & 0o022 == 0).then_some(dir)
+    edgecert_engine::private_dir::ensure(&dir).ok()?;
+    Some(dir)
 }
 
 fn lock_path(run_id: &str) -> Option<PathBuf> {

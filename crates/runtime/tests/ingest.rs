@@ -109,6 +109,7 @@ fn check_window(
         published: None,
         threads: 1,
         malware: Default::default(),
+        cancel: Default::default(),
     };
     let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress).unwrap();
     assert!(ingest.warnings().is_empty(), "{:?}", ingest.warnings());

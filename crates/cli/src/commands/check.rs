@@ -15,6 +15,7 @@ use edgecert_engine::report::{Severity, json, junit, printable, sarif};
 use edgecert_engine::{CertifyOptions, certify, default_image};
 use edgecert_runtime::MobyIngest;
 
+use crate::output::Target;
 use crate::{human, output, progress, style};
 
 #[derive(Args, Debug)]
@@ -69,8 +70,8 @@ pub struct CheckArgs {
     /// Write the image's component inventory (SBOM) to FILE as CycloneDX 1.5 JSON.
     #[arg(long, value_name = "FILE")]
     sbom: Option<PathBuf>,
-    /// Worker threads for reading layers (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Worker threads for reading layers, 1 to 256 (0, the default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_threads)]
     threads: usize,
 }
 
@@ -84,6 +85,30 @@ enum Format {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let offer = Offer::load(&args.offer)?;
+    // Where the results go is judged before the run: a report that cannot be written, or that
+    // would overwrite the offer or the SBOM, fails now rather than after a long scan.
+    let report_to = args.output.as_deref().map(Target::prepare).transpose()?;
+    let sbom_to = args.sbom.as_deref().map(Target::prepare).transpose()?;
+    for (flag, target) in [("--output", &report_to), ("--sbom", &sbom_to)] {
+        if let Some(t) = target
+            && t.is(&args.offer)
+        {
+            bail!(
+                "{flag} {} is the offer file {}: refusing to overwrite it",
+                t.path().display(),
+                args.offer.display()
+            );
+        }
+    }
+    if let (Some(r), Some(s)) = (&report_to, &sbom_to)
+        && r.is(s.path())
+    {
+        bail!(
+            "--output {} and --sbom {} are the same file",
+            r.path().display(),
+            s.path().display()
+        );
+    }
     let mut policy = match &args.policy {
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
@@ -117,6 +142,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     {
         bail!("--published wants docker://HOST/REPO, got {p:?}");
     }
+    // Ctrl-C and SIGTERM, from here to the end of the run, static pass and ingestion test alike:
+    // stop at the next layer read or wait, remove what the run made, exit 130 or 143.
+    let (trigger, cancel) = edgecert_engine::cancel::new();
+    edgecert_runtime::catch_signals(trigger).context("cannot catch Ctrl-C")?;
+    let report_to = report_to.map(|t| t.with_cancel(cancel.clone()));
+    let sbom_to = sbom_to.map(|t| t.with_cancel(cancel.clone()));
     let options = CertifyOptions {
         image,
         remote: RemoteOptions {
@@ -132,6 +163,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             cache: cache_dir(),
             ..Default::default()
         },
+        cancel: cancel.clone(),
     };
     let bars = progress::Bars::new();
     let progress: &dyn Progress = match &bars {
@@ -139,23 +171,27 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         None => &NoProgress,
     };
     // The ingestion test on the Moby engine at DOCKER_HOST; on Ctrl-C it cleans up first.
-    let ingest = MobyIngest::new().handle_signals(true);
+    let ingest = MobyIngest::new().with_cancel(cancel.clone());
     let run = if args.no_run {
         RunMode::NoRun
     } else {
         RunMode::Run(&ingest)
     };
-    let report = certify(&offer, &options, run, progress).context("certification could not run")?;
+    let certified = certify(&offer, &options, run, progress);
     drop(bars);
     for w in ingest.warnings() {
         eprintln!("edgecert: warning: {}", printable(&w));
     }
-    if let Some(signal) = ingest.interrupted() {
-        eprintln!(
-            "edgecert: interrupted by {signal}; the ingestion test's containers and images were removed"
-        );
+    if let Some(signal) = cancel.reason() {
+        let removed = if args.no_run {
+            "its temporary files were removed"
+        } else {
+            "its temporary files and the ingestion test's containers and images were removed"
+        };
+        eprintln!("edgecert: interrupted by {signal}; {removed}");
         return Ok(if signal == "SIGTERM" { 143 } else { 130 });
     }
+    let report = certified.context("certification could not run")?;
     let text = match args.format {
         Format::Human => {
             let painter = if args.output.is_some() {
@@ -180,31 +216,78 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         }
         Format::Junit => junit::render(&report),
     };
-    if let Some(path) = &args.sbom {
+    if let Some(target) = &sbom_to {
         match &report.sbom {
             Some(s) => {
                 let bom = edgecert_engine::sbom::cyclonedx::render(&s.inventory);
-                output::write(Some(path), &bom)?;
+                let written = target.write(&bom);
+                if let Some(code) = interrupted(&cancel, "the SBOM was written") {
+                    return Ok(code);
+                }
+                written?;
             }
             None => eprintln!(
                 "edgecert: warning: no SBOM written to {}: the image could not be read",
-                path.display()
+                target.path().display()
             ),
         }
     }
-    output::write(args.output.as_deref(), &text)?;
+    let written = output::write_to(report_to.as_ref(), &text);
+    if let Some(code) = interrupted(&cancel, "the report was written") {
+        return Ok(code);
+    }
+    written?;
     Ok(report.exit_code() as u8)
+}
+
+/// After a write that may have waited on a FIFO: the exit code (130/143) if a signal came.
+fn interrupted(cancel: &edgecert_engine::cancel::Cancel, before: &str) -> Option<u8> {
+    let signal = cancel.reason()?;
+    eprintln!("edgecert: interrupted by {signal} before {before}");
+    Some(if signal == "SIGTERM" { 143 } else { 130 })
+}
+
+/// Most worker threads `--threads` accepts: each reads a layer with its own buffers and
+/// analyzer state, and more threads than layers or cores only cost memory (`--threads 100000`
+/// once started 15,640 threads and ran for 21 minutes).
+pub const MAX_THREADS: usize = 256;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of threads"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "at most {MAX_THREADS} threads (0 = one per core), got {n}"
+        ));
+    }
+    Ok(n)
 }
 
 /// Where malware scan results are cached between runs: `$EDGECERT_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/edgecert/malware`, else `~/.cache/edgecert/malware`. `EDGECERT_CACHE_DIR=`
-/// (empty) turns the cache off.
+/// (empty) turns the cache off. A directory others could write to (or a symlink, or not ours)
+/// is not used: the run goes on without a cache and says why.
 fn cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("EDGECERT_CACHE_DIR") {
-        return (!dir.is_empty()).then(|| PathBuf::from(dir).join("malware"));
+    let dir = if let Some(dir) = std::env::var_os("EDGECERT_CACHE_DIR") {
+        if dir.is_empty() {
+            return None;
+        }
+        PathBuf::from(dir).join("malware")
+    } else {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        base.join("edgecert/malware")
+    };
+    match edgecert_engine::private_dir::ensure(&dir) {
+        Ok(()) => Some(dir),
+        Err(why) => {
+            eprintln!(
+                "edgecert: warning: malware scan results are not cached: {}",
+                printable(&why)
+            );
+            None
+        }
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("edgecert/malware"))
 }

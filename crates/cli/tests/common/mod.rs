@@ -119,3 +119,131 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// How one bounded run of `edgecert` ended.
+pub struct Bounded {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit code; `None` when it was killed by a signal (a crash: SIGSEGV, SIGABRT).
+    pub code: Option<i32>,
+    /// It did not end within the limit and was killed.
+    pub timed_out: bool,
+    pub elapsed: std::time::Duration,
+}
+
+impl Bounded {
+    /// Panics unless it ended in time with a code the CLI contract allows (0–3, 130, 143) and
+    /// without panic text on stderr.
+    pub fn assert_sane(&self, what: &str) {
+        assert!(
+            !self.timed_out,
+            "{what}: still running after {:?}; killed\nstderr: {}",
+            self.elapsed, self.stderr
+        );
+        assert!(
+            matches!(self.code, Some(0..=3 | 130 | 143)),
+            "{what}: exit {:?} is not in the contract (0-3, 130, 143)\nstderr: {}",
+            self.code,
+            self.stderr
+        );
+        for text in ["panicked at", "RUST_BACKTRACE", "overflowed its stack"] {
+            assert!(
+                !self.stderr.contains(text),
+                "{what}: {text:?} on stderr:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+/// Starts `edgecert` with `args` (stdin closed, output captured), with `env` added.
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    use std::process::Stdio;
+    Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("edgecert starts")
+}
+
+/// Waits for `child` at most `limit` (killing it then), collecting its output.
+pub fn finish(mut child: std::process::Child, limit: std::time::Duration) -> Bounded {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    // Drain both pipes while waiting: a full pipe would block the child and fake a hang.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    Bounded {
+        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+        code: status.code(),
+        timed_out,
+        elapsed,
+    }
+}
+
+/// `run`, bounded: killed after `limit`.
+pub fn run_within(args: &[&str], env: &[(&str, &str)], limit: std::time::Duration) -> Bounded {
+    finish(spawn(args, env), limit)
+}
+
+/// The example module with one more layer of `mib` MiB of incompressible bytes (uncompressed
+/// tar, shared by both platforms): a static pass that takes seconds, to interrupt midway.
+pub fn big_example(dir: &Path, mib: usize) -> (PathBuf, PathBuf) {
+    let mut spec = example_spec();
+    let mut layer = Layer::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for f in 0..mib {
+        let mut data = Vec::with_capacity(1 << 20);
+        while data.len() < 1 << 20 {
+            // xorshift64: cheap bytes no compressor or analyzer shortcut can skip.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            data.extend_from_slice(&x.to_le_bytes());
+        }
+        layer = layer.file(format!("data/blob{f:04}.bin"), data, 0o644);
+    }
+    for p in &mut spec.platforms {
+        p.layers.push(layer.clone());
+    }
+    spec.compression = edgecert_fixtures::Compression::None;
+    let layout = dir.join("image");
+    write_oci_layout(&layout, &spec).unwrap();
+    let module = dir.join("tempfilter");
+    let r = run(&["init", module.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (module.join("offer.json"), layout)
+}
+
+/// Makes a FIFO at `path` (replacing what is there).
+pub fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    sh("mkfifo", &[path.to_str().unwrap()]);
+}

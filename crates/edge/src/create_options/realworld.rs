@@ -1,5 +1,5 @@
 //! The real-world test: every createOptions in every `deployment*.json` under
-//! `../shared/realworld/iotedge/` (solutions from public repositories) is read the way the
+//! `testdata/realworld/iotedge/` (solutions from public repositories) is read the way the
 //! runtime reads it and parsed under the strict model. These are deployed configurations, so
 //! each rejection is listed in `EXPECTED_REJECTIONS` with the reason.
 //!
@@ -48,7 +48,7 @@ const EXPECTED_REJECTIONS: &[(&str, &str, &str)] = &[
 ];
 
 fn realworld_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realworld/iotedge")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/realworld/iotedge")
 }
 
 fn deployment_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -203,13 +203,11 @@ fn collect(v: &Value, path: &str, out: &mut Vec<(String, Outcome)>) {
 #[test]
 fn every_realworld_create_options_parses() {
     let dir = realworld_dir();
-    if !dir.is_dir() {
-        println!(
-            "skipped: {} is absent (a clone without ../shared)",
-            dir.display()
-        );
-        return;
-    }
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the vendored real-world files are part of the repository",
+        dir.display()
+    );
     println!("reading {}", dir.display());
     let mut files = Vec::new();
     deployment_files(&dir, &mut files);

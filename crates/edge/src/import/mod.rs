@@ -30,11 +30,9 @@ use vars::{placeholder_vars, substitute_value};
 /// Why a solution could not be imported; every variant names the file (and JSON path).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message, not a chained source (it would print twice).
+    #[error("cannot read {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: not valid JSON: {message}")]
     Syntax { path: String, message: String },
     #[error("{path}: at {json_path}: {message}")]
@@ -99,7 +97,7 @@ pub struct Solution {
 fn read(path: &Path) -> Result<String, ImportError> {
     std::fs::read_to_string(path).map_err(|source| ImportError::Io {
         path: path.display().to_string(),
-        source,
+        error: source,
     })
 }
 

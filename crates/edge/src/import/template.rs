@@ -14,7 +14,7 @@ use super::ImportError;
 pub fn templates(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
         path: dir.display().to_string(),
-        source,
+        error: source,
     })?;
     let mut found: Vec<(u8, PathBuf)> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

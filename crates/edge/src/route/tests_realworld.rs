@@ -1,8 +1,9 @@
-//! The real world: every route in `../shared/realworld/iotedge/` (deployed configurations and
+//! The real world: every route in `testdata/realworld/iotedge/` (deployed configurations and
 //! templates from public solutions) is accepted, or rejected with the reason edgeHub rejects it
 //! too. Reads `routes.txt` (first tab-separated column) and every JSON file's routes
 //! (`$edgeHub` `routes`, layered `properties.desired.routes[.name]`; strings or `{route, ...}`),
-//! and checks that both lists agree. Skips with a message when `shared/` is absent.
+//! and checks that both lists agree. The files are vendored (`testdata/README.md`): a missing
+//! directory fails the test rather than skipping it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,17 +26,14 @@ const REJECTED: &[(&str, &str)] = &[
 ];
 
 fn realworld() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realworld/iotedge");
-    if dir.is_dir() {
-        println!("reading real-world routes from {}", dir.display());
-        Some(dir)
-    } else {
-        println!(
-            "skipping: {} is absent (a clone outside the team has no shared/ directory)",
-            dir.display()
-        );
-        None
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/realworld/iotedge");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the vendored real-world files are part of the repository",
+        dir.display()
+    );
+    println!("reading real-world routes from {}", dir.display());
+    Some(dir)
 }
 
 /// Judges one route: accepted, or rejected for the documented reason.

@@ -37,7 +37,8 @@ pub trait Analyzer: Send + Sync {
 
     /// Before a layer is read: this analyzer's facts for it when already known (a result cache
     /// keyed by the layer digest and whatever decides the results), as `(path, facts)`.
-    /// `Some` means the layer's files are not fed to this analyzer at all.
+    /// `Some` means the layer's files are not fed to this analyzer at all; the facts are used
+    /// only if the layer's digest and size then verify (`layer::read_layer`).
     fn cached(&self, _layer: &str) -> Option<Vec<(String, Vec<FileFact>)>> {
         None
     }

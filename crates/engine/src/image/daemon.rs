@@ -41,7 +41,7 @@ pub fn open(name: &str, tmp: &Path) -> Result<Box<dyn Store>, StoreError> {
         })?;
         let mut file = std::fs::File::create(&path).map_err(|source| StoreError::Io {
             context: format!("creating {}", path.display()),
-            source,
+            error: source,
         })?;
         let mut stream = docker.export_image(name);
         while let Some(chunk) = stream.next().await {
@@ -50,7 +50,7 @@ pub fn open(name: &str, tmp: &Path) -> Result<Box<dyn Store>, StoreError> {
             })?;
             file.write_all(&chunk).map_err(|source| StoreError::Io {
                 context: format!("writing {}", path.display()),
-                source,
+                error: source,
             })?;
         }
         Ok::<_, StoreError>(inspect.id.unwrap_or_default())

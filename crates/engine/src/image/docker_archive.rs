@@ -178,7 +178,7 @@ fn hash_member(files: &TarFiles, name: &str) -> Result<Digest, StoreError> {
     let mut hasher = sha2::Sha256::new();
     std::io::copy(&mut reader, &mut hasher).map_err(|source| StoreError::Io {
         context: format!("reading {name}"),
-        source,
+        error: source,
     })?;
     Ok(Digest::from_sha256(hasher.finalize().into()))
 }

@@ -18,6 +18,7 @@ use super::hostile::{self, PathIssue};
 use super::resolve::LayerRef;
 use super::store::{Store, StoreError};
 use crate::analyze::{Analyzer, FileFact, FileMeta, FileScan};
+use crate::cancel::Cancel;
 use crate::digest::Digest;
 
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +116,8 @@ fn standard_device(path: &str, header: &tar::Header) -> bool {
 /// Reads one layer. Everything wrong with the layer's bytes is a `LayerProblem` (EC101); an
 /// `Err` means the bytes could not be had — the source's reader failed (network drop, a 5xx
 /// mid-blob, an unreadable file) or keeping a copy failed (full disk) — so nothing can be
-/// said about the layer and the run cannot give a verdict (exit 2).
+/// said about the layer and the run cannot give a verdict (exit 2). Once `cancel` fires,
+/// the next read fails and the layer ends incomplete.
 pub fn read_layer(
     store: &dyn Store,
     layer: &LayerRef,
@@ -123,6 +125,7 @@ pub fn read_layer(
     limits: Limits,
     progress: &dyn Progress,
     keep: Option<&Path>,
+    cancel: &Cancel,
 ) -> Result<LayerFacts, StoreError> {
     let mut facts = LayerFacts {
         digest: layer.digest.clone(),
@@ -133,8 +136,19 @@ pub fn read_layer(
         notes: Vec::new(),
         complete: false,
     };
+    if let Err(why) = cancel.check() {
+        facts.problems.push(LayerProblem {
+            message: why,
+            path: None,
+        });
+        return Ok(facts);
+    }
     let raw = match store.open_blob(&layer.digest) {
         Ok(r) => r,
+        Err(e @ StoreError::NotRegular { .. }) => {
+            // A blob the source would not hand out (a FIFO in a layout) is our failure.
+            return Err(StoreError::Source(e.to_string()));
+        }
         Err(StoreError::Missing { .. }) => {
             facts.problems.push(LayerProblem {
                 message: "layer blob is missing from the image".to_owned(),
@@ -174,6 +188,7 @@ pub fn read_layer(
         progress,
         tee,
         failed: None,
+        cancel,
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
     let magic = match buffered.fill_buf() {
@@ -301,7 +316,15 @@ pub fn read_layer(
             a.remember(layer.digest.as_str(), f);
         }
     }
-    if !known.is_empty() {
+    if !known.is_empty() && !facts.complete {
+        // Cached facts are about the layer the digest names; these bytes are not it (or were
+        // not all read). Never let a cache entry vouch for them.
+        facts.problems.push(LayerProblem {
+            message: "cached malware scan results were not used: the layer was not verified"
+                .to_owned(),
+            path: None,
+        });
+    } else if !known.is_empty() {
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, e) in facts.entries.iter().enumerate() {
             index.insert(e.path.as_str(), i);
@@ -566,10 +589,13 @@ struct Hashing<'p, R> {
     progress: &'p dyn Progress,
     tee: Option<std::fs::File>,
     failed: Option<String>,
+    cancel: &'p Cancel,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Cancelling is not a transport failure: not recorded in `failed`.
+        self.cancel.check_io()?;
         let n = match self.inner.read(buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),

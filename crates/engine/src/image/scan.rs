@@ -13,6 +13,7 @@ use super::merged::MergedFs;
 use super::resolve::{LayerRef, resolve};
 use super::store::{Store, StoreError};
 use crate::analyze::Analyzer;
+use crate::cancel::Cancel;
 use crate::facts::{ImageFacts, LayerSummary, PlatformFacts, Problem};
 use crate::platform::Platform;
 
@@ -25,6 +26,9 @@ pub struct ScanOptions {
     pub tags: Vec<String>,
     /// Keep a verified copy of every layer blob here (`<hex>`), for the ingestion test.
     pub keep_blobs: Option<std::path::PathBuf>,
+    /// Ctrl-C: layers stop at their next read; `scan` then returns what it has (the caller
+    /// looks at `cancel` before trusting it).
+    pub cancel: Cancel,
 }
 
 /// Reads the image behind `store`. `Err` only when the source fails (see `resolve`).
@@ -68,6 +72,7 @@ pub fn scan(
                     options.limits,
                     progress,
                     options.keep_blobs.as_deref(),
+                    &options.cancel,
                 )
                 .map(Arc::new)
             })

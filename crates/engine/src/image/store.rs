@@ -31,10 +31,15 @@ pub enum StoreError {
     /// The source itself cannot be used: not found, unreachable, bad credentials.
     #[error("{0}")]
     Source(String),
-    #[error("{context}: {source}")]
+    /// A file of a layout or the archive itself is a FIFO, a device, a socket or a directory:
+    /// reading it could block forever or never end, so it is refused before the first read.
+    #[error("{path} is not a regular file (it is a {kind})")]
+    NotRegular { path: String, kind: &'static str },
+    /// The I/O error is part of the message, not a chained source (it would print twice).
+    #[error("{context}: {error}")]
     Io {
         context: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -76,7 +81,7 @@ pub trait Store: Send + Sync {
             .read_to_end(&mut out)
             .map_err(|source| StoreError::Io {
                 context: format!("reading blob {digest}"),
-                source,
+                error: source,
             })?;
         if out.len() as u64 > max {
             return Err(StoreError::TooLarge {
@@ -108,7 +113,7 @@ pub(crate) fn read_capped(
         .read_to_end(&mut out)
         .map_err(|source| StoreError::Io {
             context: format!("reading {what} {digest}"),
-            source,
+            error: source,
         })?;
     if out.len() as u64 > max {
         return Err(StoreError::TooLarge {

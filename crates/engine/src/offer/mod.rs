@@ -185,11 +185,9 @@ pub struct SupportOption {
 /// Why an offer file could not be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum OfferError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message, not a chained source (it would print twice).
+    #[error("cannot read {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: not valid JSON at line {line}, column {column}: {message}")]
     Syntax {
         path: String,
@@ -210,7 +208,7 @@ impl Offer {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| OfferError::Io {
             path: shown.clone(),
-            source,
+            error: source,
         })?;
         Offer::parse(&text, &shown)
     }

@@ -236,6 +236,40 @@ impl Report {
         }
     }
 
+    /// Why the verdict is `incomplete`, one phrase per reason: the blocking checks skipped
+    /// because the ingestion test was not run (`EC302, EC401–EC403 not run: --no-run`) and
+    /// those in `error` (`EC807 could not complete`). Empty unless the verdict is incomplete.
+    pub fn incomplete_because(&self) -> Vec<String> {
+        if self.verdict != Verdict::Incomplete {
+            return Vec::new();
+        }
+        let blocking = || {
+            self.checks
+                .iter()
+                .filter(|c| c.severity == Severity::Blocking)
+        };
+        let not_run: Vec<&str> = blocking()
+            .filter(|c| {
+                c.status == Status::Skip
+                    && self.ingestion.is_none()
+                    && crate::checks::RUNTIME_CHECKS.contains(&c.id.as_str())
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        let errors: Vec<&str> = blocking()
+            .filter(|c| c.status == Status::Error)
+            .map(|c| c.id.as_str())
+            .collect();
+        let mut why = Vec::new();
+        if !not_run.is_empty() {
+            why.push(format!("{} not run: --no-run", id_ranges(&not_run)));
+        }
+        if !errors.is_empty() {
+            why.push(format!("{} could not complete", id_ranges(&errors)));
+        }
+        why
+    }
+
     /// `check`'s exit code: 0 pass, 1 fail, 3 incomplete (2 is for the tool's own failures).
     pub fn exit_code(&self) -> i32 {
         match self.verdict {
@@ -244,6 +278,38 @@ impl Report {
             Verdict::Incomplete => 3,
         }
     }
+}
+
+/// Check ids with runs of consecutive numbers of one prefix joined: `EC302, EC401–EC403`.
+fn id_ranges(ids: &[&str]) -> String {
+    let number = |id: &str| {
+        let at = id.find(|c: char| c.is_ascii_digit()).unwrap_or(id.len());
+        id[at..]
+            .parse::<u32>()
+            .ok()
+            .map(|n| (id[..at].to_owned(), n))
+    };
+    // (first id, last id) of each run.
+    let mut runs: Vec<(&str, &str)> = Vec::new();
+    for &id in ids {
+        let follows = runs.last().is_some_and(|&(_, last)| {
+            matches!((number(last), number(id)), (Some((p, a)), Some((q, b))) if p == q && a + 1 == b)
+        });
+        match runs.last_mut() {
+            Some(run) if follows => run.1 = id,
+            _ => runs.push((id, id)),
+        }
+    }
+    runs.iter()
+        .map(|&(first, last)| {
+            if first == last {
+                first.to_owned()
+            } else {
+                format!("{first}–{last}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `text` safe to print on a terminal or to put in XML: every control character (C0 including
@@ -276,6 +342,60 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incomplete_verdict_does_not_say_why() {
+        let mut checks = vec![
+            result("EC101", Severity::Blocking, Status::Pass),
+            result("EC302", Severity::Blocking, Status::Skip),
+            result("EC401", Severity::Blocking, Status::Skip),
+            result("EC402", Severity::Blocking, Status::Skip),
+            result("EC403", Severity::Blocking, Status::Skip),
+            result("EC807", Severity::Blocking, Status::Error),
+            result("EC808", Severity::Warning, Status::Error),
+        ];
+        let report = |checks: &[CheckResult]| Report {
+            report_version: 1,
+            tool: Tool {
+                name: "edgecert".into(),
+                version: "0".into(),
+            },
+            policy: PolicyRef {
+                id: "p".into(),
+                version: "1".into(),
+            },
+            verdict: Report::compute_verdict(checks, crate::checks::RUNTIME_CHECKS),
+            module: ModuleRef {
+                identifier: None,
+                module_name: None,
+            },
+            image: None,
+            engines: vec![],
+            checks: checks.to_vec(),
+            review: vec![],
+            sbom: None,
+            ingestion: None,
+            duration_ms: 0,
+        };
+        assert_eq!(
+            report(&checks).incomplete_because(),
+            [
+                "EC302, EC401–EC403 not run: --no-run",
+                "EC807 could not complete"
+            ]
+        );
+        checks[2].severity = Severity::Info;
+        checks[5].status = Status::Pass;
+        assert_eq!(
+            report(&checks).incomplete_because(),
+            ["EC302, EC402–EC403 not run: --no-run"]
+        );
+        checks[0].status = Status::Fail;
+        assert!(
+            report(&checks).incomplete_because().is_empty(),
+            "a fail is no incomplete"
+        );
+    }
 
     #[test]
     fn printable_escapes_every_control_character_and_nothing_else() {
