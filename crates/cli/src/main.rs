@@ -56,6 +56,10 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Run the marketplace registry (OCI Distribution at /v2/) on one port.
+    Serve(commands::serve::ServeArgs),
+    /// Manage marketplace accounts: each command prints the new API token.
+    Admin(commands::admin::AdminArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -75,6 +79,8 @@ fn main() -> ExitCode {
         Command::Schema { which } => commands::schema::run(which).map(|()| 0),
         Command::Manifest(args) => commands::manifest::run(&args).map(|()| 0),
         Command::Import(cmd) => commands::import::run(cmd).map(|()| 0),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Admin(args) => commands::admin::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

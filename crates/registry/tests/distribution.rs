@@ -12,15 +12,21 @@ use std::path::Path;
 use std::process::Command;
 
 use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
-use edgecert_registry::api::{Namespaces, Registry};
+use edgecert_registry::api::Registry;
+use edgecert_registry::auth;
 use edgecert_registry::digest::{Algorithm, Digest};
 use edgecert_registry::meta::Meta;
 use edgecert_registry::store::FsStore;
 
 struct Server {
     addr: SocketAddr,
+    /// `contoso`'s API token (publisher `contoso`, its first member of the same name).
+    contoso: String,
+    /// A member of another publisher.
+    fabrikam: String,
+    reg: Registry,
     _dir: tempfile::TempDir,
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
 }
 
 fn serve() -> Server {
@@ -31,20 +37,26 @@ fn serve() -> Server {
         .build()
         .unwrap();
     let root = dir.path().to_owned();
-    let addr = rt.block_on(async move {
+    let (addr, contoso, fabrikam, reg) = rt.block_on(async move {
         let store = FsStore::open(root.join("blobs")).await.unwrap();
         let url = format!("sqlite://{}?mode=rwc", root.join("meta.db").display());
         let meta = Meta::connect(&url).await.unwrap();
-        let app = Registry::new(store, meta, Namespaces).router();
+        let contoso = auth::create_publisher(&meta, "contoso").await.unwrap();
+        let fabrikam = auth::create_publisher(&meta, "fabrikam").await.unwrap();
+        let reg = Registry::new(store, meta);
+        let app = reg.clone().router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
+        (addr, contoso, fabrikam, reg)
     });
     Server {
         addr,
+        contoso,
+        fabrikam,
+        reg,
         _dir: dir,
-        _rt: rt,
+        rt,
     }
 }
 
@@ -142,58 +154,133 @@ fn skopeo_copies_a_multi_arch_image_in_and_out_with_identical_digests() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_oci_layout(&src, &image()).unwrap();
+    let oci = format!("oci:{}:1.0.0", src.display());
     let dest = format!("docker://{}/staging/contoso/tempfilter:1.0.0", server.addr);
-    let (ok, out) = run(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            "--all",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:1.0.0", src.display()),
-            &dest,
-        ],
-    );
-    assert!(ok, "push: {out}");
-    let back = dir.path().join("back");
-    let (ok, out) = run(
-        "skopeo",
-        &[
+    let creds = format!("contoso:{}", server.contoso);
+    let copy = |extra: &[&str], from: &str, to: &str| {
+        let mut args = vec![
             "copy",
             "-q",
             "--all",
             "--src-tls-verify=false",
-            &dest,
-            &format!("oci:{}:1.0.0", back.display()),
-        ],
+            "--dest-tls-verify=false",
+        ];
+        args.extend_from_slice(extra);
+        args.extend([from, to]);
+        run("skopeo", &args)
+    };
+    // Anonymous and another publisher's member cannot push to contoso's staging.
+    let (ok, out) = copy(&[], &oci, &dest);
+    assert!(
+        !ok && out.to_lowercase().contains("unauthorized"),
+        "anonymous push: {out}"
+    );
+    let other = format!("fabrikam:{}", server.fabrikam);
+    let (ok, out) = copy(&["--dest-creds", &other], &oci, &dest);
+    assert!(!ok && forbidden(&out), "cross-publisher push: {out}");
+    let (ok, out) = copy(&["--dest-creds", &creds], &oci, &dest);
+    assert!(ok, "push: {out}");
+    let back = dir.path().join("back");
+    let (ok, out) = copy(
+        &["--src-creds", &creds],
+        &dest,
+        &format!("oci:{}:1.0.0", back.display()),
     );
     assert!(ok, "pull: {out}");
     assert_eq!(index_digest(&back), index_digest(&src));
     assert_eq!(blob_names(&back), blob_names(&src));
+    // Staging is not public.
+    let (ok, out) = run("skopeo", &["inspect", "--raw", "--tls-verify=false", &dest]);
+    assert!(!ok, "anonymous read of staging: {out}");
     // skopeo's own view of the tag list.
+    let repo = format!("docker://{}/staging/contoso/tempfilter", server.addr);
     let (ok, out) = run(
         "skopeo",
-        &[
-            "list-tags",
-            "--tls-verify=false",
-            &format!("docker://{}/staging/contoso/tempfilter", server.addr),
-        ],
+        &["list-tags", "--tls-verify=false", "--creds", &creds, &repo],
     );
     assert!(ok && out.contains("\"1.0.0\""), "{out}");
     // Clients never write public repositories: those are the go-live step's.
     let public = format!("docker://{}/contoso.tempfilter.standard:1.0.0", server.addr);
-    let (ok, out) = run(
-        "skopeo",
-        &[
-            "copy",
-            "-q",
-            "--all",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:1.0.0", src.display()),
-            &public,
-        ],
-    );
-    assert!(!ok && out.to_lowercase().contains("denied"), "{out}");
+    let (ok, out) = copy(&["--dest-creds", &creds], &oci, &public);
+    assert!(!ok && forbidden(&out), "{out}");
+    // The go-live step through the library API: blobs linked, manifests put, tag last. Then
+    // anyone pulls it, and the exact tag never moves.
+    server.rt.block_on(go_live(
+        &server.reg,
+        &src,
+        "contoso.tempfilter.standard",
+        "1.0.0",
+    ));
+    let out_public = dir.path().join("public");
+    let (ok, out) = copy(&[], &public, &format!("oci:{}:1.0.0", out_public.display()));
+    assert!(ok, "anonymous pull of a public module: {out}");
+    assert_eq!(index_digest(&out_public), index_digest(&src));
+    let e = server.rt.block_on(async {
+        server
+            .reg
+            .put_manifest_bytes(
+                "contoso.tempfilter.standard",
+                "application/vnd.oci.image.manifest.v1+json",
+                other_manifest(&src).as_bytes(),
+                Some("1.0.0"),
+            )
+            .await
+            .unwrap_err()
+    });
+    assert!(e.message.contains("never changes"), "{e:?}");
+}
+
+/// skopeo's words for a 403: `DENIED` from a body, or the status of a HEAD (which has none).
+fn forbidden(out: &str) -> bool {
+    out.to_lowercase().contains("denied") || out.contains("403 (Forbidden)")
+}
+
+fn blob(layout: &Path, d: &str) -> Vec<u8> {
+    std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+}
+
+/// A manifest of the layout's first platform with an annotation added: another digest.
+fn other_manifest(layout: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&blob(layout, &index_digest(layout))).unwrap();
+    let first = index["manifests"][0]["digest"].as_str().unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&blob(layout, first)).unwrap();
+    m["annotations"] = serde_json::json!({"changed": "yes"});
+    m.to_string()
+}
+
+/// Copies an OCI layout's image into `repo:tag` the way the pipeline will: every blob linked,
+/// child manifests first, the index last with the tag.
+async fn go_live(reg: &Registry, layout: &Path, repo: &str, tag: &str) {
+    let index_d = index_digest(layout);
+    let index: serde_json::Value = serde_json::from_slice(&blob(layout, &index_d)).unwrap();
+    for m in index["manifests"].as_array().unwrap() {
+        let md = m["digest"].as_str().unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&blob(layout, md)).unwrap();
+        let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
+        for l in manifest["layers"].as_array().unwrap() {
+            blobs.push(l["digest"].as_str().unwrap().to_owned());
+        }
+        for b in blobs {
+            let d: Digest = b.parse().unwrap();
+            reg.link(repo, &d).await.unwrap();
+        }
+        let media = m["mediaType"].as_str().unwrap();
+        reg.put_manifest_bytes(repo, media, &blob(layout, md), Some(md))
+            .await
+            .unwrap();
+    }
+    let media = index["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.index.v1+json");
+    reg.put_manifest_bytes(repo, media, &blob(layout, &index_d), Some(tag))
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -205,12 +292,58 @@ fn endpoints_status_codes_headers_and_error_codes() {
     let base = format!("http://{}/v2", server.addr);
     let repo = format!("{base}/staging/contoso/filter");
 
+    let user = format!("contoso:{}", server.contoso);
+    let curl = |method: &str, url: &str, extra: &[&str]| {
+        let mut args = vec!["-u", user.as_str()];
+        args.extend_from_slice(extra);
+        curl(method, url, &args)
+    };
+
+    // Without credentials: the Bearer challenge; the token endpoint checks Basic credentials.
+    let (status, head, _) = self::curl("GET", &format!("{base}/"), &[]);
+    assert_eq!(status, 401);
+    let realm = format!(
+        "www-authenticate: bearer realm=\"http://{}/v2/token\",service=\"edgecert\"",
+        server.addr
+    );
+    assert!(head.contains(&realm), "{head}");
+    let (status, _, body) = self::curl("GET", &format!("{base}/token"), &[]);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"token\":\"anonymous\""), "{body}");
+    let (status, _, _) = self::curl(
+        "GET",
+        &format!("{base}/token"),
+        &["-u", "contoso:ect_wrong"],
+    );
+    assert_eq!(status, 401);
+    let (status, _, body) = curl("GET", &format!("{base}/token"), &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&server.contoso), "{body}");
+    let bearer = format!("Authorization: Bearer {}", server.contoso);
+    let (status, _, _) = self::curl("GET", &format!("{base}/"), &["-H", &bearer]);
+    assert_eq!(status, 200);
     let (status, head, _) = curl("GET", &format!("{base}/"), &[]);
     assert_eq!(status, 200);
     assert!(
         head.contains("docker-distribution-api-version: registry/2.0"),
         "{head}"
     );
+    // Anonymous writes are challenged with the repository's scope; reads of staging too.
+    let (status, head, body) = self::curl("POST", &format!("{repo}/blobs/uploads/"), &[]);
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        head.contains("scope=\"repository:staging/contoso/filter:pull,push\""),
+        "{head}"
+    );
+    assert!(body.contains("\"UNAUTHORIZED\""), "{body}");
+    let fabrikam = format!("fabrikam:{}", server.fabrikam);
+    let (status, _, body) = self::curl(
+        "POST",
+        &format!("{repo}/blobs/uploads/"),
+        &["-u", &fabrikam],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("\"DENIED\""), "{body}");
 
     // An invalid digest is 400 DIGEST_INVALID (distribution 2.8 answers 500).
     let (status, _, body) = curl("GET", &format!("{repo}/blobs/sha256:xyz"), &[]);

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod catalogue;
 pub mod check;
 pub mod import;
@@ -7,3 +8,4 @@ pub mod init;
 pub mod manifest;
 pub mod route;
 pub mod schema;
+pub mod serve;

@@ -73,8 +73,8 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub status: Option<StatusCode>,
-    /// `Range` header to send along (upload offset on 416).
-    pub range: Option<String>,
+    /// Headers to send along (`Range` with the upload offset on 416, `WWW-Authenticate`).
+    pub headers: Vec<(header::HeaderName, String)>,
 }
 
 impl ApiError {
@@ -83,7 +83,7 @@ impl ApiError {
             code,
             message: message.into(),
             status: None,
-            range: None,
+            headers: Vec::new(),
         }
     }
 
@@ -100,8 +100,10 @@ impl IntoResponse for ApiError {
             "errors": [{"code": self.code.as_str(), "message": self.message, "detail": null}]
         });
         let mut r = (status, axum::Json(body)).into_response();
-        if let Some(range) = self.range.and_then(|r| HeaderValue::from_str(&r).ok()) {
-            r.headers_mut().insert(header::RANGE, range);
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                r.headers_mut().insert(name, v);
+            }
         }
         r
     }
@@ -128,7 +130,7 @@ impl From<StoreError> for ApiError {
                 code: Code::BlobUploadInvalid,
                 message: e.to_string(),
                 status: Some(StatusCode::RANGE_NOT_SATISFIABLE),
-                range: Some(format!("0-{}", size.saturating_sub(1))),
+                headers: vec![(header::RANGE, format!("0-{}", size.saturating_sub(1)))],
             },
             StoreError::Io(_) => ApiError::new(Code::Internal, e.to_string()),
         }

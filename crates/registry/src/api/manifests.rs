@@ -171,7 +171,7 @@ impl Registry {
             )
             .await?;
         if let Some(tag) = tag {
-            let frozen = self.access.exact_tags_immutable(name);
+            let frozen = Registry::exact_tags_immutable(name);
             self.meta.set_tag(name, tag, &digest, frozen).await?;
         }
         Ok((digest, subject))
@@ -347,4 +347,17 @@ pub(super) async fn referrers(
         );
     }
     Ok(r)
+}
+
+impl Registry {
+    /// Makes blob `d`, already stored, servable from `name` (the pipeline's copy between
+    /// repositories: blobs are stored once).
+    pub async fn link(&self, name: &str, d: &Digest) -> Result<(), ApiError> {
+        let size =
+            self.store.stat(d).await?.ok_or_else(|| {
+                ApiError::new(Code::BlobUnknown, format!("blob {d} is not stored"))
+            })?;
+        self.meta.link_blob(name, d, size).await?;
+        Ok(())
+    }
 }

@@ -1,11 +1,13 @@
 //! OCI Distribution 1.1 over HTTP: the pull, push, content-discovery and content-management
 //! workflows at `/v2/`, as an axum [`Router`] over a [`Registry`] (blob store + metadata).
 //!
-//! Who may write where is the [`Access`] policy's call; [`Namespaces`] is the marketplace's
-//! (`spec/marketplace.md`): clients push only to `staging/…`, `preview/…` and public
-//! repositories are written through the library API ([`Registry::put_manifest_bytes`],
-//! [`Registry::tag`]) by the pipeline, and exact `X.Y.Z` tags never change outside staging.
-//! Accounts and tokens (who the client is) come next; this layer only knows repositories.
+//! Who may read and write where is `auth`'s namespace table (`spec/marketplace.md`): clients
+//! push only to their publisher's `staging/…`; `preview/…` and public repositories are
+//! written through the library API ([`Registry::put_manifest_bytes`], [`Registry::link`]) by
+//! the pipeline; exact `X.Y.Z` tags never change outside staging. A client without
+//! credentials gets `401` with the Bearer challenge registries use (`realm=…/v2/token`), so
+//! `docker login`, `docker push` and `skopeo --creds` work unchanged; public repositories are
+//! read without any.
 
 mod blobs;
 pub mod error;
@@ -20,6 +22,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+mod token;
+
+use crate::auth::{Namespace, Principal};
 use crate::meta::Meta;
 use crate::store::FsStore;
 use error::{ApiError, Code};
@@ -28,54 +33,38 @@ use route::Target;
 /// Largest manifest accepted (the spec's suggested limit, which clients rely on).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
-/// Who may write which repository.
-pub trait Access: Send + Sync + std::fmt::Debug {
-    /// Whether a client's push (blob upload, manifest or tag, delete) may write `repository`.
-    fn client_may_write(&self, repository: &str) -> bool;
-    /// Whether exact version tags in `repository` never change once written.
-    fn exact_tags_immutable(&self, repository: &str) -> bool;
-}
-
-/// The marketplace's namespaces: `staging/<publisher>/<name>` is written by clients and its
-/// tags move; `preview/<identifier>` and `<identifier>` only through the library API, with
-/// exact tags immutable.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Namespaces;
-
-impl Access for Namespaces {
-    fn client_may_write(&self, repository: &str) -> bool {
-        repository.starts_with("staging/") && repository.split('/').count() >= 3
-    }
-
-    fn exact_tags_immutable(&self, repository: &str) -> bool {
-        !repository.starts_with("staging/")
-    }
-}
-
-/// The registry: blobs, metadata and the access policy.
+/// The registry: blobs and metadata (accounts included).
 #[derive(Debug, Clone)]
 pub struct Registry {
     pub store: Arc<FsStore>,
     pub meta: Meta,
-    pub access: Arc<dyn Access>,
+    /// The URL clients reach this registry at (`http://host:port`), for the token realm;
+    /// `None`: taken from each request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Registry {
-    pub fn new(store: FsStore, meta: Meta, access: impl Access + 'static) -> Registry {
+    pub fn new(store: FsStore, meta: Meta) -> Registry {
         Registry {
             store: Arc::new(store),
             meta,
-            access: Arc::new(access),
+            public_url: None,
         }
     }
 
-    /// The `/v2/` router.
+    /// The `/v2/` router (with the token endpoint at `/v2/token`).
     pub fn router(self) -> Router {
         Router::new()
             .route("/v2", axum::routing::any(dispatch))
             .route("/v2/", axum::routing::any(dispatch))
             .route("/v2/{*rest}", axum::routing::any(dispatch))
             .with_state(self)
+    }
+
+    /// Whether exact version tags in `repository` never change once written: everywhere but
+    /// staging.
+    pub fn exact_tags_immutable(repository: &str) -> bool {
+        !matches!(Namespace::of(repository), Namespace::Staging { .. })
     }
 }
 
@@ -109,14 +98,24 @@ async fn route(reg: Registry, req: Request<Body>) -> Result<Response, ApiError> 
         .strip_prefix("/v2")
         .map(|r| r.trim_start_matches('/'))
         .unwrap_or("");
+    let creds = token::Credentials::of(&req);
+    if rest == "token" {
+        return token::issue(&reg, &creds).await;
+    }
     let Some((name, target)) = route::parse(rest) else {
         return Err(
             ApiError::new(Code::NameUnknown, format!("no such endpoint: {path}"))
                 .with_status(StatusCode::NOT_FOUND),
         );
     };
+    let principal = token::principal(&reg, &creds).await?;
     if target == Target::Base {
-        return Ok(ping());
+        // Without credentials: the challenge, so that `docker login` checks them and anonymous
+        // clients fetch the anonymous token.
+        return match principal {
+            Some(_) => Ok(ping()),
+            None => Err(token::challenge(&reg, &creds, None)),
+        };
     }
     if !route::valid_name(&name) {
         return Err(ApiError::new(
@@ -126,13 +125,23 @@ async fn route(reg: Registry, req: Request<Body>) -> Result<Response, ApiError> 
     }
     let method = req.method().clone();
     let writes = !matches!(method, Method::GET | Method::HEAD);
-    if writes && !reg.access.client_may_write(&name) {
-        return Err(ApiError::new(
-            Code::Denied,
-            format!(
-                "repository {name} is not writable by clients: push to staging/<publisher>/<name>"
-            ),
-        ));
+    let who = principal.clone().unwrap_or(Principal::Anonymous);
+    let allowed = if writes {
+        who.may_write(&name)
+    } else {
+        who.may_read(&name)
+    };
+    if !allowed {
+        if who == Principal::Anonymous {
+            let action = if writes { "pull,push" } else { "pull" };
+            return Err(token::challenge(&reg, &creds, Some((&name, action))));
+        }
+        let why = if writes {
+            format!("you may not write {name}: clients push to staging/<your publisher>/<name>")
+        } else {
+            format!("you may not read {name}")
+        };
+        return Err(ApiError::new(Code::Denied, why));
     }
     match (method, target) {
         (Method::GET | Method::HEAD, Target::Blob(d)) => blobs::get(&reg, &name, &d, req).await,

@@ -1,0 +1,68 @@
+//! `edgecert admin`: accounts of the marketplace, from the command line (the first admin
+//! cannot be made any other way). Each command prints the new account's API token alone on
+//! one line of stdout — shown once, stored only as a hash — and what it did on stderr.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use edgecert_registry::auth::{self, Role};
+use edgecert_registry::meta::Meta;
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    /// Directory of the embedded default (as for `serve`).
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data: PathBuf,
+    /// Metadata database: sqlite://PATH or postgres://… (default: SQLite under --data).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// An operator account (everything).
+    CreateAdmin { name: String },
+    /// A publisher and its first member account, both named NAME.
+    CreatePublisher { name: String },
+    /// Another member account of PUBLISHER.
+    AddMember { publisher: String, name: String },
+    /// A reviewer account (reads every submission, approves or rejects).
+    CreateReviewer { name: String },
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let url = super::serve::database_url(&args.data, args.database.as_deref())?;
+        let meta = Meta::connect(&url)
+            .await
+            .context("opening the metadata database")?;
+        let (token, what) = match &args.command {
+            AdminCommand::CreateAdmin { name } => (
+                auth::create_account(&meta, name, Role::Admin, None).await?,
+                format!("admin {name}"),
+            ),
+            AdminCommand::CreatePublisher { name } => (
+                auth::create_publisher(&meta, name).await?,
+                format!("publisher {name} and its member {name}"),
+            ),
+            AdminCommand::AddMember { publisher, name } => (
+                auth::add_member(&meta, publisher, name).await?,
+                format!("member {name} of publisher {publisher}"),
+            ),
+            AdminCommand::CreateReviewer { name } => (
+                auth::create_account(&meta, name, Role::Reviewer, None).await?,
+                format!("reviewer {name}"),
+            ),
+        };
+        eprintln!("edgecert: created {what}; its API token (shown once):");
+        println!("{token}");
+        Ok(0)
+    })
+}

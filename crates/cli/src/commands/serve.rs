@@ -1,0 +1,139 @@
+//! `edgecert serve`: the marketplace registry (OCI Distribution 1.1 at `/v2/`) on one port,
+//! with `/healthz`. The embedded default needs no service: SQLite metadata and a blob
+//! directory under `--data` (default `./data`). SIGINT/SIGTERM stop it gracefully: the
+//! listener closes, requests in flight finish, and an upload cut short stays resumable (its
+//! session's bytes are on disk, synced).
+//!
+//! The catalog, review and pipeline (issue 12) and the S3 blob backend are not served yet.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use edgecert_registry::api::Registry;
+use edgecert_registry::meta::Meta;
+use edgecert_registry::store::FsStore;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Directory of the embedded default: SQLite metadata and blobs.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+    /// Metadata database: sqlite://PATH or postgres://… (default: SQLite under --data).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Blob store: file://DIR (default: DIR/blobs under --data).
+    #[arg(long, value_name = "URL")]
+    pub blobs: Option<String>,
+    /// URL clients reach this server at, for the token realm (default: from each request).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// The metadata database URL of `--data` / `--database`.
+pub fn database_url(data: &std::path::Path, database: Option<&str>) -> anyhow::Result<String> {
+    if let Some(url) = database {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bail!("--database {url:?}: expected sqlite://PATH or postgres://…");
+        }
+        return Ok(url.to_owned());
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        data.join("edgecert.db").display()
+    ))
+}
+
+fn blob_dir(args: &ServeArgs) -> anyhow::Result<PathBuf> {
+    match args.blobs.as_deref() {
+        None => Ok(args.data.join("blobs")),
+        Some(url) => match url.strip_prefix("file://") {
+            Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+            _ if url.starts_with("s3://") => {
+                bail!(
+                    "--blobs {url:?}: the S3-compatible backend is not available yet; use file://DIR"
+                )
+            }
+            _ => bail!("--blobs {url:?}: expected file://DIR"),
+        },
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the server runtime")?;
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let url = database_url(&args.data, args.database.as_deref())?;
+    let meta = Meta::connect(&url)
+        .await
+        .with_context(|| format!("opening the metadata database {}", redact(&url)))?;
+    let dir = blob_dir(&args)?;
+    let store = FsStore::open(&dir)
+        .await
+        .with_context(|| format!("opening the blob store {}", dir.display()))?;
+    let mut registry = Registry::new(store, meta);
+    registry.public_url = args.public_url.clone();
+    let app = registry
+        .router()
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "edgecert: serving the registry at http://{addr}/v2/ (data: {})",
+        args.data.display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("edgecert: shutting down");
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+    Ok(0)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite:///x.db"), "sqlite:///x.db");
+        assert!(database_url(std::path::Path::new("/tmp"), Some("mysql://x")).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! `edgecert serve` and `edgecert admin` as an operator and a partner use them, with the real
+//! docker client through the Moby engine: an admin makes a publisher (its token on stdout),
+//! the publisher logs in with `docker login`, pushes an image to its staging repository and
+//! pulls it back with the same digest; a wrong token, anonymous pulls of staging and pushes to
+//! a public repository are refused; SIGTERM stops the server.
+//!
+//! Deliberately panicking: these are test assertions.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{available, have_command, run};
+use edgecert_fixtures::{Arch, PlatformImage, write_docker_archive};
+
+struct Serve {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &std::path::Path) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split("/v2/").next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    Serve { child, addr }
+}
+
+fn docker(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let mut child = Command::new("docker")
+        .env("DOCKER_CONFIG", config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn admin_prints_tokens_and_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let r = run(&["admin", "--data", d, "create-publisher", "contoso"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = r.stdout.trim();
+    assert!(
+        token.starts_with("ect_") && token.len() == 68 && r.stdout.lines().count() == 1,
+        "{r:?}",
+        r = r.stdout
+    );
+    let again = run(&["admin", "--data", d, "create-publisher", "contoso"]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    let member = run(&["admin", "--data", d, "add-member", "nobody", "ann"]);
+    assert_eq!(member.code, 2);
+    assert!(
+        member
+            .stderr
+            .contains("publisher \"nobody\" does not exist"),
+        "{}",
+        member.stderr
+    );
+    let bad = run(&["admin", "--data", d, "create-reviewer", "Rita"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("invalid account"), "{}", bad.stderr);
+    for args in [
+        ["add-member", "contoso", "ann"],
+        ["create-reviewer", "rita", ""],
+        ["create-admin", "root", ""],
+    ] {
+        let args: Vec<&str> = args.iter().copied().filter(|a| !a.is_empty()).collect();
+        let mut full = vec!["admin", "--data", d];
+        full.extend(args);
+        let r = run(&full);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout.trim().starts_with("ect_"));
+    }
+    // The database keeps no token.
+    let db = std::fs::read(data.join("edgecert.db")).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+}
+
+#[test]
+fn docker_login_push_and_pull_through_moby() {
+    let engine = have_command("docker")
+        && Command::new("docker")
+            .arg("info")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !available("the Moby engine (dockerd)", engine) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = run(&[
+        "admin",
+        "--data",
+        data.to_str().unwrap(),
+        "create-publisher",
+        "contoso",
+    ])
+    .stdout
+    .trim()
+    .to_owned();
+    let server = serve(&data);
+    let health = Command::new("curl")
+        .args(["-fsS", &format!("http://{}/healthz", server.addr)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "ok\n");
+
+    let config = dir.path().join("docker-config");
+    std::fs::create_dir(&config).unwrap();
+    let (ok, out) = docker(
+        &config,
+        &["login", &server.addr, "-u", "contoso", "--password-stdin"],
+        Some("ect_wrong"),
+    );
+    assert!(!ok, "a wrong token logs in: {out}");
+    let (ok, out) = docker(
+        &config,
+        &["login", &server.addr, "-u", "contoso", "--password-stdin"],
+        Some(&token),
+    );
+    assert!(ok && out.contains("Login Succeeded"), "{out}");
+
+    // A real image, loaded into the engine, pushed to staging, removed, pulled back.
+    let tag = format!(
+        "{}/staging/contoso/tempfilter:1.0.{}",
+        server.addr,
+        std::process::id()
+    );
+    let archive = dir.path().join("image.tar");
+    let image = PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "3600"]).unwrap();
+    write_docker_archive(&archive, &image, std::slice::from_ref(&tag), false).unwrap();
+    let (ok, out) = docker(&config, &["load", "-i", archive.to_str().unwrap()], None);
+    assert!(ok, "{out}");
+    let (ok, out) = docker(&config, &["push", &tag], None);
+    assert!(ok, "push: {out}");
+    let pushed = out
+        .split("digest: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest in {out}"))
+        .to_owned();
+    let (ok, out) = docker(&config, &["rmi", &tag], None);
+    assert!(ok, "{out}");
+    let (ok, out) = docker(&config, &["pull", &tag], None);
+    assert!(ok && out.contains(&pushed), "pull: {out}");
+    // Clients never push public repositories.
+    let public = format!(
+        "{}/contoso.tempfilter.standard:1.0.{}",
+        server.addr,
+        std::process::id()
+    );
+    let (ok, out) = docker(&config, &["tag", &tag, &public], None);
+    assert!(ok, "{out}");
+    let (ok, out) = docker(&config, &["push", &public], None);
+    assert!(!ok && out.to_lowercase().contains("denied"), "{out}");
+    // Without credentials, staging is not readable.
+    let (ok, out) = docker(&config, &["logout", &server.addr], None);
+    assert!(ok, "{out}");
+    let (ok, out) = docker(&config, &["rmi", &tag, &public], None);
+    assert!(ok, "{out}");
+    let (ok, out) = docker(&config, &["pull", &tag], None);
+    assert!(!ok, "anonymous pull of staging: {out}");
+
+    // SIGTERM: a graceful, prompt exit 0.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
