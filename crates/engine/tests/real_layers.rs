@@ -15,17 +15,10 @@ mod common;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use edgecert_engine::analyze::default_analyzers;
-use edgecert_engine::evaluate;
-use edgecert_engine::image::layer::NoProgress;
-use edgecert_engine::image::remote::RemoteOptions;
-use edgecert_engine::image::scan::{ScanOptions, scan};
-use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::offer::{Offer, template};
-use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{CheckResult, Report, Status};
 use edgecert_fixtures::packages::{deb, deb_layer, npm_layer, package, wheel_layer};
-use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
+use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
 
 /// A real package, or `None` (skip) when setup has not downloaded it; fails in CI.
 fn need(found: anyhow::Result<PathBuf>) -> Option<PathBuf> {
@@ -42,24 +35,10 @@ fn need(found: anyhow::Result<PathBuf>) -> Option<PathBuf> {
 }
 
 fn certify(spec: &ImageSpec) -> Report {
-    let dir = tempfile::tempdir().unwrap();
-    write_oci_layout(&dir.path().join("image"), spec).unwrap();
-    std::fs::create_dir(dir.path().join("run")).unwrap();
-    let source =
-        ImageSource::parse(&format!("oci:{}", dir.path().join("image").display())).unwrap();
-    let store = source
-        .open(RemoteOptions { tls_verify: true }, &dir.path().join("run"))
-        .unwrap();
-    let facts = scan(
-        "oci:fixture",
-        store.as_ref(),
-        &ScanOptions::default(),
-        &default_analyzers(),
-        &NoProgress,
+    common::certify_spec(
+        spec,
+        &Offer::parse(&template("real"), "offer.json").unwrap(),
     )
-    .unwrap();
-    let offer = Offer::parse(&template("real"), "offer.json").unwrap();
-    evaluate(&offer, &facts, &Policy::default(), None, None)
 }
 
 fn check<'a>(r: &'a Report, id: &str) -> &'a CheckResult {

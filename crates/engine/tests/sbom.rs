@@ -6,19 +6,15 @@
 //!
 //! Deliberately panicking: these are test assertions.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::Path;
 
-use edgecert_engine::evaluate;
-use edgecert_engine::image::remote::RemoteOptions;
-use edgecert_engine::image::scan::{ScanOptions, scan};
-use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::offer::{Offer, template};
-use edgecert_engine::policy::Policy;
 use edgecert_engine::report::{Report, Status};
 use edgecert_engine::sbom::cyclonedx;
-use edgecert_engine::{analyze::default_analyzers, image::layer::NoProgress};
-use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
+use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
 use serde_json::Value;
 
 const STATUS: &str = "\
@@ -155,23 +151,7 @@ fn offer() -> Offer {
 }
 
 fn certify(spec: &ImageSpec) -> Report {
-    let dir = tempfile::tempdir().unwrap();
-    write_oci_layout(&dir.path().join("image"), spec).unwrap();
-    std::fs::create_dir(dir.path().join("run")).unwrap();
-    let source =
-        ImageSource::parse(&format!("oci:{}", dir.path().join("image").display())).unwrap();
-    let store = source
-        .open(RemoteOptions { tls_verify: true }, &dir.path().join("run"))
-        .unwrap();
-    let facts = scan(
-        "oci:fixture",
-        store.as_ref(),
-        &ScanOptions::default(),
-        &default_analyzers(),
-        &NoProgress,
-    )
-    .unwrap();
-    evaluate(&offer(), &facts, &Policy::default(), None, None)
+    common::certify_spec(spec, &offer())
 }
 
 fn bom(report: &Report) -> Value {

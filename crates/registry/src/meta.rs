@@ -16,7 +16,7 @@
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
 use crate::digest::Digest;
@@ -103,6 +103,25 @@ fn now() -> i64 {
 
 fn digest(s: String) -> Result<Digest, MetaError> {
     Digest::from_str(&s).map_err(|_| MetaError::Corrupt(s))
+}
+
+/// A row of `SELECT digest, media_type, size, artifact_type FROM manifests`.
+fn manifest_row(r: &AnyRow) -> Result<ManifestRow, MetaError> {
+    Ok(ManifestRow {
+        digest: digest(r.get(0))?,
+        media_type: r.get(1),
+        size: r.get::<i64, _>(2) as u64,
+        artifact_type: r.get(3),
+    })
+}
+
+/// A row of `SELECT name, role, publisher FROM accounts`.
+fn account_row(r: &AnyRow) -> AccountRow {
+    AccountRow {
+        name: r.get(0),
+        role: r.get(1),
+        publisher: r.get(2),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -266,15 +285,7 @@ impl Meta {
         .bind(d.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(ManifestRow {
-                digest: digest(r.get(0))?,
-                media_type: r.get(1),
-                size: r.get::<i64, _>(2) as u64,
-                artifact_type: r.get(3),
-            })
-        })
-        .transpose()
+        row.map(|r| manifest_row(&r)).transpose()
     }
 
     /// The digest a tag points at.
@@ -389,16 +400,7 @@ impl Meta {
         .bind(subject.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ManifestRow {
-                    digest: digest(r.get(0))?,
-                    media_type: r.get(1),
-                    size: r.get::<i64, _>(2) as u64,
-                    artifact_type: r.get(3),
-                })
-            })
-            .collect()
+        rows.iter().map(manifest_row).collect()
     }
 
     /// Whether any repository's manifest or blob link names `d` (the collector's question).
@@ -497,11 +499,7 @@ impl Meta {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| AccountRow {
-            name: r.get(0),
-            role: r.get(1),
-            publisher: r.get(2),
-        }))
+        Ok(row.map(|r| account_row(&r)))
     }
 
     /// Whether a publisher has any member (the publisher exists).
@@ -535,10 +533,6 @@ impl Meta {
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| AccountRow {
-            name: r.get(0),
-            role: r.get(1),
-            publisher: r.get(2),
-        }))
+        Ok(row.map(|r| account_row(&r)))
     }
 }

@@ -24,7 +24,7 @@ use edgecert_engine::image::scan::{ScanOptions, scan};
 use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::offer::{Offer, template};
 use edgecert_engine::policy::Policy;
-use edgecert_engine::report::{CheckResult, Finding, Status};
+use edgecert_engine::report::{CheckResult, Finding, Report, Status};
 use edgecert_fixtures::media::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use edgecert_fixtures::{
     Arch, Compression, ImageSpec, Layer, PlatformImage, Written, busybox_available, busybox_layer,
@@ -470,4 +470,26 @@ pub fn assert_absent(paths: &[PathBuf]) {
             p.display()
         );
     }
+}
+
+/// Writes `spec` as an OCI layout and certifies it with `offer` and the built-in policy,
+/// without the ingestion test: the report as `edgecert check --no-run` would make it.
+pub fn certify_spec(spec: &ImageSpec, offer: &Offer) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    write_oci_layout(&dir.path().join("image"), spec).unwrap();
+    fs::create_dir(dir.path().join("run")).unwrap();
+    let source =
+        ImageSource::parse(&format!("oci:{}", dir.path().join("image").display())).unwrap();
+    let store = source
+        .open(RemoteOptions { tls_verify: true }, &dir.path().join("run"))
+        .unwrap();
+    let facts = scan(
+        "oci:fixture",
+        store.as_ref(),
+        &ScanOptions::default(),
+        &default_analyzers(),
+        &NoProgress,
+    )
+    .unwrap();
+    evaluate(offer, &facts, &Policy::default(), None, None)
 }
