@@ -141,14 +141,9 @@ impl Target {
             How::Through(real) => {
                 // Devices and FIFOs are neither created nor truncated. A FIFO waits for its
                 // reader like a shell redirection would, but Ctrl-C still ends the wait.
-                wait_for_reader(real, self.cancel.as_ref())
+                let mut f = open_through(real, self.cancel.as_ref())
                     .with_context(|| format!("cannot write {shown}"))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(real)
-                    .with_context(|| format!("cannot write {shown}"))?;
-                f.write_all(text.as_bytes())
-                    .and_then(|()| f.flush())
+                write_all_polled(&mut f, text.as_bytes(), self.cancel.as_ref())
                     .with_context(|| format!("writing {shown}"))?;
             }
         }
@@ -156,11 +151,13 @@ impl Target {
     }
 }
 
-/// Returns once `path`, if a FIFO, has a reader (at once for anything else): opening it for
-/// writing with `O_NONBLOCK` fails with `ENXIO` until then. Polled, so `cancel` can end it.
-fn wait_for_reader(path: &Path, cancel: Option<&Cancel>) -> anyhow::Result<()> {
+/// Opens a device or FIFO for writing. A FIFO is opened with `O_NONBLOCK`, which fails with
+/// `ENXIO` until a reader has it open: polled, so `cancel` can end the wait. The descriptor that
+/// succeeded is the one written to — opening a probe and closing it would hand a reader that is
+/// already waiting an end of file, and the next open would then wait for a reader that is gone.
+fn open_through(path: &Path, cancel: Option<&Cancel>) -> anyhow::Result<std::fs::File> {
     if !std::fs::metadata(path)?.file_type().is_fifo() {
-        return Ok(());
+        return Ok(std::fs::OpenOptions::new().write(true).open(path)?);
     }
     loop {
         let probe = std::fs::OpenOptions::new()
@@ -168,7 +165,7 @@ fn wait_for_reader(path: &Path, cancel: Option<&Cancel>) -> anyhow::Result<()> {
             .custom_flags(libc::O_NONBLOCK)
             .open(path);
         match probe {
-            Ok(_) => return Ok(()),
+            Ok(f) => return Ok(f),
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
                 if let Some(why) = cancel.and_then(Cancel::reason) {
                     bail!("interrupted by {why} while waiting for a reader");
@@ -178,6 +175,31 @@ fn wait_for_reader(path: &Path, cancel: Option<&Cancel>) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Writes all of `bytes` to a descriptor that may be non-blocking (a FIFO whose reader is
+/// slower than us): a full pipe is waited out, and `cancel` ends the wait.
+fn write_all_polled(
+    f: &mut std::fs::File,
+    mut bytes: &[u8],
+    cancel: Option<&Cancel>,
+) -> anyhow::Result<()> {
+    while !bytes.is_empty() {
+        match f.write(bytes) {
+            Ok(0) => bail!("the reader went away"),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(why) = cancel.and_then(Cancel::reason) {
+                    bail!("interrupted by {why} while writing");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    f.flush()?;
+    Ok(())
 }
 
 /// The path a missing file will have: its directory resolved (which must exist), its name

@@ -251,6 +251,8 @@ fn outputs(dir: &Path, offer: &str, image: &str) -> Vec<Case> {
     let fifo = dir.join("report.fifo");
     mkfifo(&fifo);
     // Something must read the FIFO, or writing it would wait (as a shell redirection does).
+    // Regression (seen in a CI run): a reader already waiting in open(2) got an end of file
+    // from a probe that opened and closed the FIFO, and the real write then waited forever.
     let (tx, read) = std::sync::mpsc::channel();
     {
         let fifo = fifo.clone();
