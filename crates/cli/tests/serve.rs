@@ -232,3 +232,161 @@ fn docker_login_push_and_pull_through_moby() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// `curl` with the publisher's credentials: (status, headers lower-cased).
+fn curl_head(user: &str, args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-S", "-o", "/dev/null", "-D", "-", "-u", user])
+        .args(args)
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    // The final response's head (after any `100 continue`).
+    let head = all
+        .rfind("http/")
+        .map_or(all.as_str(), |i| &all[i..])
+        .to_owned();
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head)
+}
+
+fn header<'a>(head: &'a str, name: &str) -> &'a str {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {head}"))
+        .trim()
+}
+
+/// Issue 11: `kill -9` of `serve` in the middle of a 200 MiB chunked upload. After a restart
+/// the session is still there at the offset the server had, nothing of it is visible as a
+/// blob, and the upload completes to the right digest.
+#[test]
+fn kill_9_mid_chunked_upload_resumes_after_restart() {
+    if !available("curl", have_command("curl")) {
+        return;
+    }
+    use sha2::Digest as _;
+    const MIB: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let token = run(&[
+        "admin",
+        "--data",
+        data_dir.to_str().unwrap(),
+        "create-publisher",
+        "contoso",
+    ])
+    .stdout
+    .trim()
+    .to_owned();
+    let user = format!("contoso:{token}");
+    // 200 MiB of incompressible bytes, in two halves on disk.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<u8> = (0..200 * MIB)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&data)));
+    let first = dir.path().join("first");
+    std::fs::write(&first, &data[..100 * MIB]).unwrap();
+    let second = dir.path().join("second");
+    std::fs::write(&second, &data[100 * MIB..]).unwrap();
+
+    let mut server = serve(&data_dir);
+    let base = format!("http://{}/v2/staging/contoso/big", server.addr);
+    let (status, head) = curl_head(&user, &["-X", "POST", &format!("{base}/blobs/uploads/")]);
+    assert_eq!(status, 202, "{head}");
+    let location = header(&head, "location").to_owned();
+    let (status, head) = curl_head(
+        &user,
+        &[
+            "-X",
+            "PATCH",
+            "-H",
+            &format!("Content-Range: 0-{}", 100 * MIB - 1),
+            "-T",
+            first.to_str().unwrap(),
+            &format!("http://{}{location}", server.addr),
+        ],
+    );
+    assert_eq!(status, 202, "{head}");
+    // The second half, slowly; the server dies with SIGKILL a second into it.
+    let slow = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "--limit-rate",
+            "20M",
+            "-u",
+            &user,
+            "-X",
+            "PATCH",
+        ])
+        .args([
+            "-H",
+            &format!("Content-Range: {}-{}", 100 * MIB, 200 * MIB - 1),
+        ])
+        .args([
+            "-T",
+            second.to_str().unwrap(),
+            &format!("http://{}{location}", server.addr),
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(slow);
+
+    // Restarted: the session knows its offset; the blob is not visible.
+    let server = serve(&data_dir);
+    let session = format!("http://{}{location}", server.addr);
+    let base = format!("http://{}/v2/staging/contoso/big", server.addr);
+    let (status, _) = curl_head(&user, &["-I", &format!("{base}/blobs/{digest}")]);
+    assert_eq!(status, 404, "a partial upload is visible as a blob");
+    let (status, head) = curl_head(&user, &[&session]);
+    assert_eq!(status, 204, "{head}");
+    let range = header(&head, "range").to_owned();
+    let have: usize = range.split('-').nth(1).unwrap().parse::<usize>().unwrap() + 1;
+    assert!(
+        (100 * MIB..200 * MIB).contains(&have),
+        "offset {have} after the kill"
+    );
+    // The client resumes from there and finishes.
+    let rest = dir.path().join("rest");
+    std::fs::write(&rest, &data[have..]).unwrap();
+    let (status, head) = curl_head(
+        &user,
+        &[
+            "-X",
+            "PATCH",
+            "-H",
+            &format!("Content-Range: {have}-{}", 200 * MIB - 1),
+            "-T",
+            rest.to_str().unwrap(),
+            &session,
+        ],
+    );
+    assert_eq!(status, 202, "{head}");
+    let (status, head) = curl_head(&user, &["-X", "PUT", &format!("{session}?digest={digest}")]);
+    assert_eq!(status, 201, "{head}");
+    let out = Command::new("curl")
+        .args(["-s", "-S", "-u", &user, &format!("{base}/blobs/{digest}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout.len(), 200 * MIB);
+    assert_eq!(
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))),
+        digest
+    );
+}
