@@ -12,4 +12,5 @@ pub mod api;
 pub mod auth;
 pub mod digest;
 pub mod meta;
+pub mod pulls;
 pub mod store;

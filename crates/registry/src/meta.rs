@@ -50,6 +50,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
              created_at BIGINT NOT NULL)",
         ],
     ),
+    (
+        3,
+        &[
+            "CREATE TABLE pulls (repository TEXT NOT NULL, tag TEXT NOT NULL, day TEXT NOT NULL, \
+           count BIGINT NOT NULL, PRIMARY KEY (repository, tag, day))",
+        ],
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -534,5 +541,48 @@ impl Meta {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| account_row(&r)))
+    }
+}
+
+/// Pulls of one repository's tag on one day (UTC, `YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PullKey {
+    pub repository: String,
+    pub tag: String,
+    pub day: String,
+}
+
+impl Meta {
+    /// Adds counted pulls (one transaction for the batch).
+    pub async fn add_pulls(&self, batch: &[(PullKey, u64)]) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        for (k, n) in batch {
+            sqlx::query(
+                "INSERT INTO pulls (repository, tag, day, count) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (repository, tag, day) DO UPDATE SET count = pulls.count + excluded.count",
+            )
+            .bind(&k.repository)
+            .bind(&k.tag)
+            .bind(&k.day)
+            .bind(*n as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A repository's pull counts: `(tag, day, count)`, by tag then day.
+    pub async fn pulls(&self, repository: &str) -> Result<Vec<(String, String, u64)>, MetaError> {
+        let rows = sqlx::query(
+            "SELECT tag, day, count FROM pulls WHERE repository = $1 ORDER BY tag, day",
+        )
+        .bind(repository)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) as u64))
+            .collect())
     }
 }

@@ -215,6 +215,19 @@ fn skopeo_copies_a_multi_arch_image_in_and_out_with_identical_digests() {
     let (ok, out) = copy(&[], &public, &format!("oci:{}:1.0.0", out_public.display()));
     assert!(ok, "anonymous pull of a public module: {out}");
     assert_eq!(index_digest(&out_public), index_digest(&src));
+    // That pull was counted (a GET of the manifest by tag; the platform manifests fetched by
+    // digest are not pulls), and the count is in the database once flushed.
+    let counts = server.rt.block_on(async {
+        server.reg.pulls.flush(&server.reg.meta).await.unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            server._dir.path().join("meta.db").display()
+        );
+        let reopened = Meta::connect(&url).await.unwrap();
+        reopened.pulls("contoso.tempfilter.standard").await.unwrap()
+    });
+    let today = edgecert_registry::pulls::utc_day(std::time::SystemTime::now());
+    assert_eq!(counts, [("1.0.0".to_owned(), today, 1)]);
     let e = server.rt.block_on(async {
         server
             .reg

@@ -87,6 +87,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut registry = Registry::new(store, meta);
     registry.public_url = args.public_url.clone();
     let app = registry
+        .clone()
         .router()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -105,10 +106,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         }
         eprintln!("edgecert: shutting down");
     };
-    axum::serve(listener, app)
+    // Pull counts reach the database every few seconds, off the requests' path.
+    let (pulls, meta) = (registry.pulls.clone(), registry.meta.clone());
+    let flusher = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            if let Err(e) = pulls.flush(&meta).await {
+                eprintln!("edgecert: warning: pull counts not saved yet: {e}");
+            }
+        }
+    });
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving")?;
+        .context("serving");
+    flusher.abort();
+    registry
+        .pulls
+        .flush(&registry.meta)
+        .await
+        .context("saving pull counts")?;
+    result?;
     Ok(0)
 }
 

@@ -236,6 +236,9 @@ pub(super) async fn get(
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
     let (file, _) = reg.store.open_blob(&digest).await?.ok_or_else(unknown)?;
+    if !reference.contains(':') {
+        reg.pulls.record(name, reference);
+    }
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok(builder.body(body).expect("valid response"))
 }

@@ -41,6 +41,8 @@ pub struct Registry {
     /// The URL clients reach this registry at (`http://host:port`), for the token realm;
     /// `None`: taken from each request's `Host`.
     pub public_url: Option<String>,
+    /// Pulls counted since the last flush.
+    pub pulls: Arc<crate::pulls::PullCounter>,
 }
 
 impl Registry {
@@ -49,6 +51,7 @@ impl Registry {
             store: Arc::new(store),
             meta,
             public_url: None,
+            pulls: Arc::default(),
         }
     }
 
