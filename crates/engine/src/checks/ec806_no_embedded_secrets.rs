@@ -126,6 +126,16 @@ fn is_library_name(path: &str) -> bool {
 /// Secrets in layer files: blocking findings, and informational ones (published keys, files a
 /// distribution package installed, shared libraries).
 fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>, info: &mut Vec<Finding>) {
+    let secret = |f: &FileFact| matches!(f, FileFact::Secret(_));
+    let any = image
+        .layers
+        .values()
+        .flat_map(|l| &l.entries)
+        .any(|e| e.facts.iter().any(secret));
+    if !any {
+        return;
+    }
+    // Built only when some file holds a secret: most images hold none.
     let owners: Vec<_> = image.platforms.iter().map(package_owners).collect();
     for (digest, layer) in &image.layers {
         for entry in &layer.entries {

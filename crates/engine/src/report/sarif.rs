@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{Report, Severity, Status, locate};
 use crate::checks;
+use crate::sbom::purl::percent_encode;
 
 /// The offer a report judged, for locations: its path as the user gave it and its text.
 #[derive(Debug, Clone, Copy)]
@@ -154,18 +155,8 @@ fn location_json(loc: &str, offer: Option<OfferFile<'_>>) -> Value {
 /// The offer path as a URI reference (§3.4.4): relative paths stay relative, absolute ones
 /// become `file://` URIs; bytes outside RFC 3986's unreserved set and `/` are percent-encoded.
 fn relative_uri(path: &str) -> String {
-    let mut out = String::new();
-    if path.starts_with('/') {
-        out.push_str("file://");
-    }
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    let scheme = if path.starts_with('/') { "file://" } else { "" };
+    format!("{scheme}{}", percent_encode(path, |b| b == b'/'))
 }
 
 #[cfg(test)]

@@ -8,17 +8,23 @@
 
 use crate::analyze::inventory::{Component, Ecosystem};
 
-/// Percent-encodes a purl segment: unreserved characters and `:` stay as they are.
-fn encode(s: &str) -> String {
+/// Percent-encodes `s`: RFC 3986's unreserved characters and the bytes `keep` accepts stay as
+/// they are, every other byte becomes `%XX` (purl segments keep `:`, SARIF URIs keep `/`).
+pub fn percent_encode(s: &str, keep: impl Fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') || keep(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
     out
+}
+
+/// Percent-encodes a purl segment: unreserved characters and `:` stay as they are.
+fn encode(s: &str) -> String {
+    percent_encode(s, |b| b == b':')
 }
 
 /// PEP 503: lower case, runs of `-`, `_`, `.` become one `-`.
