@@ -223,6 +223,27 @@ if [ -n "$PG_BIN" ] && ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/d
     || { log "PostgreSQL did not start:"; tail -n 20 "$PGDATA/server.log" >&2; }
 fi
 
+# An S3-compatible server for the registry's second blob backend: s3s-fs (crates.io; there is
+# no MinIO package), built once into $STATE keyed by its version, serving a directory under
+# $STATE on loopback with a fixed test key pair.
+S3S_VERSION=0.14.1
+S3S_ROOT="$STATE/s3s-fs-$S3S_VERSION"
+S3_PORT=${EDGECERT_TEST_S3_PORT:-8014}
+if [ ! -x "$S3S_ROOT/bin/s3s-fs" ]; then
+  log "building s3s-fs $S3S_VERSION (once)"
+  cargo install -q s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$S3S_ROOT.tmp" \
+    >"$STATE/s3s-build.log" 2>&1 && mv "$S3S_ROOT.tmp" "$S3S_ROOT" \
+    || { log "s3s-fs did not build:"; tail -n 20 "$STATE/s3s-build.log" >&2; rm -rf "$S3S_ROOT.tmp"; }
+fi
+if [ -x "$S3S_ROOT/bin/s3s-fs" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
+  mkdir -p "$STATE/s3/edgecert-test"
+  log "starting s3s-fs on 127.0.0.1:$S3_PORT"
+  nohup "$S3S_ROOT/bin/s3s-fs" --host 127.0.0.1 --port "$S3_PORT" \
+    --access-key edgecert-test --secret-key edgecert-test-secret "$STATE/s3" \
+    >"$STATE/s3s.log" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break; sleep 0.2; done
+fi
+
 cat >"$STATE/env" <<ENV
 export EDGECERT_BUSYBOX_DIR=$BB
 export EDGECERT_TEST_REGISTRY=127.0.0.1:$REG_PORT
@@ -232,5 +253,9 @@ export EDGECERT_TEST_CLAMD=unix:$CLAM/clamd.sock
 export EDGECERT_DEBS_DIR=$DEBS
 export EDGECERT_TEST_POSTGRES=postgres://edgecert@127.0.0.1:$PG_PORT/postgres
 export EDGECERT_PACKAGES_DIR=$PKGS
+export EDGECERT_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export EDGECERT_TEST_S3_BUCKET=edgecert-test
+export EDGECERT_TEST_S3_ACCESS_KEY=edgecert-test
+export EDGECERT_TEST_S3_SECRET_KEY=edgecert-test-secret
 ENV
 log "ready (source $STATE/env)"

@@ -21,18 +21,6 @@ fn docker(args: &[&str]) -> String {
     sh("docker", args).trim().to_owned()
 }
 
-/// Waits until `done` says so, or panics after `secs`.
-fn wait_for(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// `azure-iot-edge` networks edgecert created that no container uses.
 fn idle_networks_of_ours() -> Vec<String> {
     let ids = docker(&[
@@ -69,7 +57,7 @@ fn started_midway(dir: &Path, prefix: &str) -> (String, Child) {
         v["offer"] = name.clone().into();
         v["defaults"]["moduleName"] = name.clone().into();
     });
-    let child = check_json(&offer, &layout, 120)
+    let mut child = check_json(&offer, &layout, 120)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -86,7 +74,25 @@ fn started_midway(dir: &Path, prefix: &str) -> (String, Child) {
         .lines()
         .count()
     };
-    wait_for(60, "the module's containers to run", || running() == 2);
+    // On a fresh machine the static pass before the run (first malware-rule compile, clamd
+    // warming up) and the image load share two cores with other engine tests: allow time, but
+    // stop at once, with what edgecert said, if it ended before its containers ran.
+    let start = Instant::now();
+    while running() != 2 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "edgecert ended ({status}) before the module's containers ran:\n{}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "timed out waiting for the module's containers to run"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     (name, child)
 }
 

@@ -444,6 +444,15 @@ impl Meta {
         Ok(row.map(|r| r.get(0)))
     }
 
+    /// Upload sessions started more than `age` seconds ago.
+    pub async fn uploads_older_than(&self, age: u64) -> Result<Vec<String>, MetaError> {
+        let rows = sqlx::query("SELECT id FROM uploads WHERE created_at < $1")
+            .bind(now() - age.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn remove_upload(&self, id: &str) -> Result<(), MetaError> {
         sqlx::query("DELETE FROM uploads WHERE id = $1")
             .bind(id)

@@ -17,6 +17,9 @@ pub struct AdminArgs {
     /// Metadata database: sqlite://PATH or postgres://… (default: SQLite under --data).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// Blob store, as for `serve` (used by `gc`).
+    #[arg(long, value_name = "URL")]
+    pub blobs: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -31,6 +34,12 @@ pub enum AdminCommand {
     AddMember { publisher: String, name: String },
     /// A reviewer account (reads every submission, approves or rejects).
     CreateReviewer { name: String },
+    /// Runs a garbage collection now: removes blobs no repository links or refers to, and
+    /// abandoned upload sessions, untouched for --grace seconds. Safe while `serve` runs.
+    Gc {
+        #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+        grace: u64,
+    },
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<u8> {
@@ -60,9 +69,30 @@ pub fn run(args: AdminArgs) -> anyhow::Result<u8> {
                 auth::create_account(&meta, name, Role::Reviewer, None).await?,
                 format!("reviewer {name}"),
             ),
+            AdminCommand::Gc { grace } => return gc(&args, meta, *grace).await,
         };
         eprintln!("edgecert: created {what}; its API token (shown once):");
         println!("{token}");
         Ok(0)
     })
+}
+
+/// `admin gc`: one collection; the removed digests on stdout, the summary on stderr.
+async fn gc(args: &AdminArgs, meta: Meta, grace: u64) -> anyhow::Result<u8> {
+    let store = super::serve::open_blobs(&args.data, args.blobs.as_deref()).await?;
+    let registry = edgecert_registry::api::Registry::new(store, meta);
+    let r = registry
+        .collect_garbage(std::time::Duration::from_secs(grace))
+        .await
+        .map_err(|e| anyhow::anyhow!("garbage collection: {}", e.message))?;
+    for d in &r.blobs_removed {
+        println!("removed {d}");
+    }
+    eprintln!(
+        "edgecert: garbage collection: {} blob(s) and {} upload(s) removed, {} blob(s) kept",
+        r.blobs_removed.len(),
+        r.uploads_removed,
+        r.blobs_kept
+    );
+    Ok(0)
 }

@@ -4,7 +4,9 @@
 //! listener closes, requests in flight finish, and an upload cut short stays resumable (its
 //! session's bytes are on disk, synced).
 //!
-//! The catalog, review and pipeline (issue 12) and the S3 blob backend are not served yet.
+//! Blobs live in a directory (default) or S3-compatible object storage (`--blobs s3://…`);
+//! a garbage collection runs every `--gc-interval` seconds. The catalog, review and pipeline
+//! (issue 12) are not served yet.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use edgecert_registry::api::Registry;
 use edgecert_registry::meta::Meta;
-use edgecert_registry::store::FsStore;
+use edgecert_registry::store::BlobStore;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -26,9 +28,17 @@ pub struct ServeArgs {
     /// Metadata database: sqlite://PATH or postgres://… (default: SQLite under --data).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-    /// Blob store: file://DIR (default: DIR/blobs under --data).
+    /// Blob store: file://DIR (default: DIR/blobs under --data) or s3://BUCKET/PREFIX (endpoint
+    /// and keys from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
     #[arg(long, value_name = "URL")]
     pub blobs: Option<String>,
+    /// Seconds between garbage collections of unreferenced blobs and abandoned uploads
+    /// (0: never; `edgecert admin gc` runs one on demand).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub gc_interval: u64,
+    /// Only blobs and uploads untouched this long are collected.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    pub gc_grace: u64,
     /// URL clients reach this server at, for the token realm (default: from each request).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
@@ -52,19 +62,13 @@ pub fn database_url(data: &std::path::Path, database: Option<&str>) -> anyhow::R
     ))
 }
 
-fn blob_dir(args: &ServeArgs) -> anyhow::Result<PathBuf> {
-    match args.blobs.as_deref() {
-        None => Ok(args.data.join("blobs")),
-        Some(url) => match url.strip_prefix("file://") {
-            Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-            _ if url.starts_with("s3://") => {
-                bail!(
-                    "--blobs {url:?}: the S3-compatible backend is not available yet; use file://DIR"
-                )
-            }
-            _ => bail!("--blobs {url:?}: expected file://DIR"),
-        },
-    }
+/// The blob store of `--blobs` (default: `blobs` under `--data`).
+pub async fn open_blobs(data: &std::path::Path, blobs: Option<&str>) -> anyhow::Result<BlobStore> {
+    let url = match blobs {
+        Some(url) => url.to_owned(),
+        None => format!("file://{}", data.join("blobs").display()),
+    };
+    BlobStore::open(&url).await.map_err(anyhow::Error::msg)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
@@ -80,10 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let meta = Meta::connect(&url)
         .await
         .with_context(|| format!("opening the metadata database {}", redact(&url)))?;
-    let dir = blob_dir(&args)?;
-    let store = FsStore::open(&dir)
-        .await
-        .with_context(|| format!("opening the blob store {}", dir.display()))?;
+    let store = open_blobs(&args.data, args.blobs.as_deref()).await?;
     let mut registry = Registry::new(store, meta);
     registry.public_url = args.public_url.clone();
     let app = registry
@@ -116,11 +117,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             }
         }
     });
+    let collector = (args.gc_interval > 0).then(|| {
+        let (registry, every) = (registry.clone(), args.gc_interval);
+        let grace = std::time::Duration::from_secs(args.gc_grace);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+                match registry.collect_garbage(grace).await {
+                    Ok(r) => eprintln!(
+                        "edgecert: garbage collection: {} blob(s) and {} upload(s) removed, {} blob(s) kept",
+                        r.blobs_removed.len(),
+                        r.uploads_removed,
+                        r.blobs_kept
+                    ),
+                    Err(e) => eprintln!(
+                        "edgecert: warning: garbage collection failed: {}",
+                        e.message
+                    ),
+                }
+            }
+        })
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving");
     flusher.abort();
+    if let Some(c) = collector {
+        c.abort();
+    }
     registry
         .pulls
         .flush(&registry.meta)

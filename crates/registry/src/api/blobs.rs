@@ -12,8 +12,8 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::{ReaderStream, StreamReader};
+
+use tokio_util::io::StreamReader;
 
 use super::error::{ApiError, Code};
 use super::{Registry, header_str, location};
@@ -69,7 +69,7 @@ pub(super) async fn get(
     if reg.meta.linked_blob(name, &d).await?.is_none() {
         return Err(unknown());
     }
-    let Some((mut file, len)) = reg.store.open_blob(&d).await? else {
+    let Some(len) = reg.store.stat(&d).await? else {
         return Err(unknown());
     };
     let head = req.method() == Method::HEAD;
@@ -98,13 +98,14 @@ pub(super) async fn get(
     if head {
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
-    if start > 0 {
-        file.seek(io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| ApiError::new(Code::Internal, format!("blob storage: {e}")))?;
-    }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024));
-    Ok(builder.body(body).expect("valid response"))
+    let stream = reg
+        .store
+        .read(&d, start, count)
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(builder
+        .body(Body::from_stream(stream))
+        .expect("valid response"))
 }
 
 pub(super) async fn delete(reg: &Registry, name: &str, d: &str) -> Result<Response, ApiError> {

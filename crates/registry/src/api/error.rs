@@ -132,7 +132,9 @@ impl From<StoreError> for ApiError {
                 status: Some(StatusCode::RANGE_NOT_SATISFIABLE),
                 headers: vec![(header::RANGE, format!("0-{}", size.saturating_sub(1)))],
             },
-            StoreError::Io(_) => ApiError::new(Code::Internal, e.to_string()),
+            StoreError::Io(_) | StoreError::Object(_) => {
+                ApiError::new(Code::Internal, e.to_string())
+            }
         }
     }
 }

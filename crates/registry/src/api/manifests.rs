@@ -235,11 +235,15 @@ pub(super) async fn get(
     if req.method() == Method::HEAD {
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
-    let (file, _) = reg.store.open_blob(&digest).await?.ok_or_else(unknown)?;
+    let stream = reg
+        .store
+        .read(&digest, 0, row.size)
+        .await?
+        .ok_or_else(unknown)?;
     if !reference.contains(':') {
         reg.pulls.record(name, reference);
     }
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let body = Body::from_stream(stream);
     Ok(builder.body(body).expect("valid response"))
 }
 

@@ -26,7 +26,7 @@ mod token;
 
 use crate::auth::{Namespace, Principal};
 use crate::meta::Meta;
-use crate::store::FsStore;
+use crate::store::BlobStore;
 use error::{ApiError, Code};
 use route::Target;
 
@@ -36,7 +36,7 @@ pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 /// The registry: blobs and metadata (accounts included).
 #[derive(Debug, Clone)]
 pub struct Registry {
-    pub store: Arc<FsStore>,
+    pub store: Arc<BlobStore>,
     pub meta: Meta,
     /// The URL clients reach this registry at (`http://host:port`), for the token realm;
     /// `None`: taken from each request's `Host`.
@@ -46,9 +46,9 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(store: FsStore, meta: Meta) -> Registry {
+    pub fn new(store: impl Into<BlobStore>, meta: Meta) -> Registry {
         Registry {
-            store: Arc::new(store),
+            store: Arc::new(store.into()),
             meta,
             public_url: None,
             pulls: Arc::default(),
@@ -62,6 +62,32 @@ impl Registry {
             .route("/v2/", axum::routing::any(dispatch))
             .route("/v2/{*rest}", axum::routing::any(dispatch))
             .with_state(self)
+    }
+
+    /// Garbage collection: blobs no repository links or refers to, and upload sessions, each
+    /// untouched for `grace`, are removed. Safe while clients push: a blob is linked to its
+    /// repository as its upload completes, and one pushed (or pushed again) within the grace
+    /// period is kept even before it is linked; the store serializes a removal with the
+    /// publishing of the same blob.
+    pub async fn collect_garbage(
+        &self,
+        grace: std::time::Duration,
+    ) -> Result<crate::store::GcReport, ApiError> {
+        let referenced = self.meta.referenced().await?;
+        let report = self
+            .store
+            .gc(&|d| referenced.contains(&d.to_string()), grace)
+            .await?;
+        for id in self.meta.uploads_older_than(grace.as_secs()).await? {
+            let gone = match crate::store::UploadId::parse(&id) {
+                Some(u) => self.store.upload_size(&u).await?.is_none(),
+                None => true,
+            };
+            if gone {
+                self.meta.remove_upload(&id).await?;
+            }
+        }
+        Ok(report)
     }
 
     /// Whether exact version tags in `repository` never change once written: everywhere but

@@ -134,6 +134,25 @@ impl FsStore {
         }
     }
 
+    /// `count` bytes of the blob from byte `start`, streamed; `None` when it is not stored.
+    pub async fn read(
+        &self,
+        d: &Digest,
+        start: u64,
+        count: u64,
+    ) -> Result<Option<super::BlobStream>, StoreError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncSeekExt;
+        let Some((mut file, _)) = self.open_blob(d).await? else {
+            return Ok(None);
+        };
+        if start > 0 {
+            file.seek(io::SeekFrom::Start(start)).await?;
+        }
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(count), BUF);
+        Ok(Some(stream.boxed()))
+    }
+
     /// Moves the verified, synced file `from` into place as blob `d` (or, when `d` is already
     /// stored, removes `from` and refreshes the stored blob's modification time).
     async fn publish(&self, from: &Path, d: &Digest) -> Result<(), StoreError> {
@@ -350,7 +369,12 @@ impl FsStore {
     }
 }
 
-fn verify(expected: &Digest, size: Option<u64>, actual: Digest, n: u64) -> Result<(), StoreError> {
+pub(super) fn verify(
+    expected: &Digest,
+    size: Option<u64>,
+    actual: Digest,
+    n: u64,
+) -> Result<(), StoreError> {
     if let Some(want) = size.filter(|&s| s != n) {
         return Err(StoreError::SizeMismatch {
             expected: want,
