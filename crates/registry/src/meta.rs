@@ -57,6 +57,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
            count BIGINT NOT NULL, PRIMARY KEY (repository, tag, day))",
         ],
     ),
+    (
+        4,
+        &[
+            // A manifest's `annotations` object (JSON), which the referrers API repeats.
+            "ALTER TABLE manifests ADD COLUMN annotations TEXT",
+        ],
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +83,8 @@ pub struct ManifestRow {
     pub media_type: String,
     pub size: u64,
     pub artifact_type: Option<String>,
+    /// The manifest's `annotations` (a JSON object), where the query asked for them.
+    pub annotations: Option<String>,
 }
 
 /// What a manifest PUT records.
@@ -86,6 +95,8 @@ pub struct NewManifest<'a> {
     pub size: u64,
     pub subject: Option<&'a Digest>,
     pub artifact_type: Option<&'a str>,
+    /// Its `annotations` object as JSON.
+    pub annotations: Option<&'a str>,
     /// Blobs (config, layers) and child manifests it refers to.
     pub refs: &'a [Digest],
 }
@@ -119,6 +130,7 @@ fn manifest_row(r: &AnyRow) -> Result<ManifestRow, MetaError> {
         media_type: r.get(1),
         size: r.get::<i64, _>(2) as u64,
         artifact_type: r.get(3),
+        annotations: r.try_get::<Option<String>, _>(4).ok().flatten(),
     })
 }
 
@@ -253,8 +265,8 @@ impl Meta {
         self.ensure_repository(repository).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO manifests (repository, digest, media_type, size, subject, artifact_type, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repository, digest) DO NOTHING",
+            "INSERT INTO manifests (repository, digest, media_type, size, subject, artifact_type, created_at, annotations) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository, digest) DO NOTHING",
         )
         .bind(repository)
         .bind(m.digest.to_string())
@@ -263,6 +275,7 @@ impl Meta {
         .bind(m.subject.map(|s| s.to_string()))
         .bind(m.artifact_type)
         .bind(now())
+        .bind(m.annotations)
         .execute(&mut *tx)
         .await?;
         for target in m.refs {
@@ -400,7 +413,7 @@ impl Meta {
         subject: &Digest,
     ) -> Result<Vec<ManifestRow>, MetaError> {
         let rows = sqlx::query(
-            "SELECT digest, media_type, size, artifact_type FROM manifests \
+            "SELECT digest, media_type, size, artifact_type, annotations FROM manifests \
              WHERE repository = $1 AND subject = $2 ORDER BY digest",
         )
         .bind(repository)

@@ -1,22 +1,24 @@
 //! The `/v2/` router served on loopback and driven by real clients: skopeo copies a
 //! multi-arch image from the fixture builder in and out with every digest preserved, and curl
 //! walks the spec's endpoints for the status codes, headers and error codes clients rely on.
-//! Metadata on SQLite here (the backend-independent layer is `tests/meta.rs`).
+//! Each runs on the embedded backends (SQLite, a directory) and on the scale-out ones
+//! (PostgreSQL, an S3-compatible server).
 //!
 //! Without skopeo or curl a test skips with a message, except under
 //! `EDGECERT_REQUIRE_SERVICES=1` (CI), where it fails. Deliberately panicking: test assertions.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
+use common::Backends;
 use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
 use edgecert_registry::api::Registry;
 use edgecert_registry::auth;
 use edgecert_registry::digest::{Algorithm, Digest};
-use edgecert_registry::meta::Meta;
-use edgecert_registry::store::FsStore;
 
 struct Server {
     addr: SocketAddr,
@@ -29,7 +31,9 @@ struct Server {
     rt: tokio::runtime::Runtime,
 }
 
-fn serve() -> Server {
+/// The registry on `which` backends, on a loopback port; `None` when a backend's service is
+/// missing (and not required).
+fn serve(which: Backends) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -38,9 +42,7 @@ fn serve() -> Server {
         .unwrap();
     let root = dir.path().to_owned();
     let (addr, contoso, fabrikam, reg) = rt.block_on(async move {
-        let store = FsStore::open(root.join("blobs")).await.unwrap();
-        let url = format!("sqlite://{}?mode=rwc", root.join("meta.db").display());
-        let meta = Meta::connect(&url).await.unwrap();
+        let (meta, store) = common::open(which, &root).await?;
         let contoso = auth::create_publisher(&meta, "contoso").await.unwrap();
         let fabrikam = auth::create_publisher(&meta, "fabrikam").await.unwrap();
         let reg = Registry::new(store, meta);
@@ -48,16 +50,16 @@ fn serve() -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (addr, contoso, fabrikam, reg)
-    });
-    Server {
+        Some((addr, contoso, fabrikam, reg))
+    })?;
+    Some(Server {
         addr,
         contoso,
         fabrikam,
         reg,
         _dir: dir,
         rt,
-    }
+    })
 }
 
 fn have(tool: &str) -> bool {
@@ -147,10 +149,21 @@ fn index_digest(layout: &Path) -> String {
 
 #[test]
 fn skopeo_copies_a_multi_arch_image_in_and_out_with_identical_digests() {
+    skopeo_copies(Backends::Embedded);
+}
+
+#[test]
+fn skopeo_copies_through_postgres_and_s3() {
+    skopeo_copies(Backends::ScaleOut);
+}
+
+fn skopeo_copies(which: Backends) {
     if !have("skopeo") {
         return;
     }
-    let server = serve();
+    let Some(server) = serve(which) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_oci_layout(&src, &image()).unwrap();
@@ -219,12 +232,14 @@ fn skopeo_copies_a_multi_arch_image_in_and_out_with_identical_digests() {
     // digest are not pulls), and the count is in the database once flushed.
     let counts = server.rt.block_on(async {
         server.reg.pulls.flush(&server.reg.meta).await.unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            server._dir.path().join("meta.db").display()
-        );
-        let reopened = Meta::connect(&url).await.unwrap();
-        reopened.pulls("contoso.tempfilter.standard").await.unwrap()
+        let repo = "contoso.tempfilter.standard";
+        if which == Backends::Embedded {
+            // Reopened: the counts are in the file.
+            let reopened = common::sqlite(server._dir.path()).await;
+            reopened.pulls(repo).await.unwrap()
+        } else {
+            server.reg.meta.pulls(repo).await.unwrap()
+        }
     });
     let today = edgecert_registry::pulls::utc_day(std::time::SystemTime::now());
     assert_eq!(counts, [("1.0.0".to_owned(), today, 1)]);
@@ -298,10 +313,23 @@ async fn go_live(reg: &Registry, layout: &Path, repo: &str, tag: &str) {
 
 #[test]
 fn endpoints_status_codes_headers_and_error_codes() {
+    endpoints(Backends::Embedded);
+}
+
+#[test]
+fn endpoints_status_codes_headers_and_error_codes_on_postgres_and_s3() {
+    endpoints(Backends::ScaleOut);
+}
+
+/// Every endpoint of the spec's four workflows (pull, push, content discovery, content
+/// management), from the spec text.
+fn endpoints(which: Backends) {
     if !have("curl") {
         return;
     }
-    let server = serve();
+    let Some(server) = serve(which) else {
+        return;
+    };
     let base = format!("http://{}/v2", server.addr);
     let repo = format!("{base}/staging/contoso/filter");
 
@@ -557,4 +585,110 @@ fn endpoints_status_codes_headers_and_error_codes() {
     let (status, _, body) = curl("GET", &format!("{repo}/manifests/2.0.0"), &[]);
     assert_eq!(status, 404);
     assert!(body.contains("\"MANIFEST_UNKNOWN\""), "{body}");
+
+    // Content discovery: an artifact whose subject is 1.0.0's manifest. The push answers with
+    // OCI-Subject; the referrers list carries its artifactType and annotations and filters on
+    // artifactType; the fallback tag schema (`sha256-<hex>` naming an index) works as a tag.
+    let (_, head, first) = curl("GET", &format!("{repo}/manifests/1.0.0"), &[]);
+    let subject = Digest::of(Algorithm::Sha256, first.as_bytes());
+    assert!(
+        head.contains(&format!("docker-content-digest: {subject}")),
+        "{head}"
+    );
+    let sbom_type = "application/vnd.cyclonedx+json";
+    let artifact = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": sbom_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config.to_string(), "size": 12},
+        "layers": [],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject.to_string(), "size": first.len()},
+        "annotations": {"org.opencontainers.image.created": "2026-12-07T00:00:00Z"}
+    })
+    .to_string();
+    let artifact_d = Digest::of(Algorithm::Sha256, artifact.as_bytes());
+    let (status, head, body) = curl(
+        "PUT",
+        &format!("{repo}/manifests/{artifact_d}"),
+        &[
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+            "--data-binary",
+            &artifact,
+        ],
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(head.contains(&format!("oci-subject: {subject}")), "{head}");
+    let (status, head, body) = curl("GET", &format!("{repo}/referrers/{subject}"), &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.contains("content-type: application/vnd.oci.image.index.v1+json"),
+        "{head}"
+    );
+    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{body}");
+    let desc = &index["manifests"][0];
+    assert_eq!(desc["digest"], artifact_d.to_string());
+    assert_eq!(desc["size"], artifact.len());
+    assert_eq!(desc["artifactType"], sbom_type);
+    assert_eq!(
+        desc["annotations"]["org.opencontainers.image.created"],
+        "2026-12-07T00:00:00Z"
+    );
+    let (_, head, body) = curl(
+        "GET",
+        &format!("{repo}/referrers/{subject}?artifactType=application/spdx%2Bjson"),
+        &[],
+    );
+    assert!(head.contains("oci-filters-applied: artifacttype"), "{head}");
+    assert!(body.contains(r#""manifests":[]"#), "{body}");
+    let (_, _, body) = curl(
+        "GET",
+        &format!("{repo}/referrers/{subject}?artifactType=application/vnd.cyclonedx%2Bjson"),
+        &[],
+    );
+    assert!(body.contains(&artifact_d.to_string()), "{body}");
+    let (status, _, body) = curl("GET", &format!("{repo}/referrers/{unknown}"), &[]);
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""manifests":[]"#), "{body}");
+    let (status, _, body) = curl("GET", &format!("{repo}/referrers/sha256:nothex"), &[]);
+    assert_eq!(status, 400);
+    assert!(body.contains("\"DIGEST_INVALID\""), "{body}");
+    let fallback = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [desc]
+    })
+    .to_string();
+    let fallback_tag = format!("sha256-{}", subject.hex());
+    let (status, _, body) = curl(
+        "PUT",
+        &format!("{repo}/manifests/{fallback_tag}"),
+        &[
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+            "--data-binary",
+            &fallback,
+        ],
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, _, body) = curl("GET", &format!("{repo}/manifests/{fallback_tag}"), &[]);
+    assert_eq!((status, body.as_str()), (200, fallback.as_str()));
+
+    // Content management: deleting a tag leaves the manifest; deleting the manifest by digest
+    // makes it unknown; deleting again is MANIFEST_UNKNOWN.
+    let (status, _, _) = curl("DELETE", &format!("{repo}/manifests/latest"), &[]);
+    assert_eq!(status, 202);
+    let (status, _, _) = curl("GET", &format!("{repo}/manifests/latest"), &[]);
+    assert_eq!(status, 404);
+    let (status, _, _) = curl("DELETE", &format!("{repo}/manifests/{artifact_d}"), &[]);
+    assert_eq!(status, 202);
+    let (status, _, body) = curl("GET", &format!("{repo}/manifests/{artifact_d}"), &[]);
+    assert_eq!(status, 404);
+    assert!(body.contains("\"MANIFEST_UNKNOWN\""), "{body}");
+    let (status, _, body) = curl("DELETE", &format!("{repo}/manifests/{artifact_d}"), &[]);
+    assert_eq!(status, 404);
+    assert!(body.contains("\"MANIFEST_UNKNOWN\""), "{body}");
+    let (_, _, body) = curl("GET", &format!("{repo}/referrers/{subject}"), &[]);
+    assert!(body.contains(r#""manifests":[]"#), "{body}");
 }

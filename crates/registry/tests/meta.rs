@@ -5,7 +5,11 @@
 //!
 //! Deliberately panicking: these are test assertions.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::postgres;
 
 use edgecert_registry::digest::{Algorithm, Digest};
 use edgecert_registry::meta::{Meta, MetaError, NewManifest};
@@ -15,43 +19,7 @@ fn d(s: &str) -> Digest {
 }
 
 async fn sqlite(dir: &tempfile::TempDir) -> Meta {
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
-    Meta::connect(&url).await.unwrap()
-}
-
-/// A fresh, empty PostgreSQL database on the server `EDGECERT_TEST_POSTGRES` names (started by
-/// `scripts/setup.sh`); `None` without one, a failure under `EDGECERT_REQUIRE_SERVICES=1`.
-async fn postgres() -> Option<String> {
-    use sqlx::Connection as _;
-    let Some(admin) = std::env::var("EDGECERT_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        assert!(
-            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "EDGECERT_TEST_POSTGRES is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
-        );
-        eprintln!("SKIP PostgreSQL: EDGECERT_TEST_POSTGRES is not set; run scripts/setup.sh");
-        return None;
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    let name = format!("t_{}", uuid_like());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{:x}_{}", nanos, std::process::id())
+    common::sqlite(dir.path()).await
 }
 
 /// Every metadata backend this machine has: SQLite always, PostgreSQL when set up.
@@ -73,6 +41,7 @@ async fn manifest(meta: &Meta, repo: &str, name: &str) -> Digest {
             size: 123,
             subject: None,
             artifact_type: None,
+            annotations: None,
             refs: &[d("config"), d("layer")],
         },
     )
@@ -234,6 +203,7 @@ async fn referrers_on(meta: &Meta) {
             size: 500,
             subject: Some(&subject),
             artifact_type: Some("application/vnd.cyclonedx+json"),
+            annotations: Some(r#"{"org.opencontainers.image.created":"2026-12-07T00:00:00Z"}"#),
             refs: &[],
         },
     )
@@ -245,6 +215,10 @@ async fn referrers_on(meta: &Meta) {
     assert_eq!(
         r[0].artifact_type.as_deref(),
         Some("application/vnd.cyclonedx+json")
+    );
+    assert_eq!(
+        r[0].annotations.as_deref(),
+        Some(r#"{"org.opencontainers.image.created":"2026-12-07T00:00:00Z"}"#)
     );
     assert!(meta.referrers(repo, &sbom).await.unwrap().is_empty());
     let refs = meta.referenced().await.unwrap();

@@ -8,6 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::s3_config;
 use edgecert_registry::digest::{Algorithm, Digest};
 use edgecert_registry::store::{BlobStore, FsStore, S3Config, S3Store, StoreError, UploadId};
 use futures_util::TryStreamExt;
@@ -91,41 +94,6 @@ fn files_under(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<Stri
         }
     }
     out.sort();
-}
-
-fn s3_config() -> Option<S3Config> {
-    let Ok(endpoint) = std::env::var("EDGECERT_TEST_S3_ENDPOINT") else {
-        assert!(
-            std::env::var_os("EDGECERT_REQUIRE_SERVICES").is_none(),
-            "EDGECERT_TEST_S3_ENDPOINT is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
-        );
-        eprintln!("SKIP S3: EDGECERT_TEST_S3_ENDPOINT is not set; run scripts/setup.sh");
-        return None;
-    };
-    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} (scripts/setup.sh)"));
-    Some(S3Config {
-        bucket: var("EDGECERT_TEST_S3_BUCKET"),
-        // Short: s3s-fs keeps each object's metadata in a file named after the base64 of its
-        // whole key, so a key over about 150 bytes fails there (ENAMETOOLONG) while S3 takes
-        // 1024; a sha512 blob's key is 144 bytes before the prefix.
-        prefix: short_id(),
-        endpoint: Some(endpoint),
-        region: None,
-        access_key: Some(var("EDGECERT_TEST_S3_ACCESS_KEY")),
-        secret_key: Some(var("EDGECERT_TEST_S3_SECRET_KEY")),
-    })
-}
-
-/// 8 hex digits, different per call.
-fn short_id() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let mix = (t.subsec_nanos() ^ std::process::id().rotate_left(16))
-        .wrapping_add(N.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9));
-    format!("{mix:08x}")
 }
 
 /// The directory backend, and the S3 backend when its server is up (a fresh prefix each).

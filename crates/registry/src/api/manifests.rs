@@ -5,7 +5,7 @@
 //! A manifest is stored and served byte for byte as pushed, with the media type it was pushed
 //! with: clients send `Accept` lists covering what they understand, and a registry that
 //! converted formats would change digests. Referrer descriptors carry `mediaType`, `digest`,
-//! `size` and `artifactType`; manifest annotations are not copied into them yet.
+//! `size`, `artifactType` and the manifest's `annotations`, as the spec asks.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -35,8 +35,15 @@ fn digest_field(v: &Value, what: &str) -> Result<Digest, ApiError> {
         .map_err(|e: crate::digest::DigestError| invalid(format!("{what}: {e}")))
 }
 
-/// What a manifest refers to: (blobs, child manifests, subject, artifact type).
-type Parsed = (Vec<Digest>, Vec<Digest>, Option<Digest>, Option<String>);
+/// What a manifest says about itself and refers to.
+struct Parsed {
+    blobs: Vec<Digest>,
+    children: Vec<Digest>,
+    subject: Option<Digest>,
+    artifact_type: Option<String>,
+    /// The `annotations` object, as JSON.
+    annotations: Option<String>,
+}
 
 fn parse(media_type: &str, bytes: &[u8]) -> Result<Parsed, ApiError> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| invalid(format!("not JSON: {e}")))?;
@@ -80,7 +87,17 @@ fn parse(media_type: &str, bytes: &[u8]) -> Result<Parsed, ApiError> {
             );
         }
     }
-    Ok((blobs, children, subject, artifact_type))
+    let annotations = v
+        .get("annotations")
+        .filter(|a| a.is_object())
+        .map(Value::to_string);
+    Ok(Parsed {
+        blobs,
+        children,
+        subject,
+        artifact_type,
+        annotations,
+    })
 }
 
 /// Where a reference points: a digest as is, a tag through the metadata.
@@ -116,7 +133,13 @@ impl Registry {
             return Err(invalid(format!("manifest over {MAX_MANIFEST} bytes"))
                 .with_status(StatusCode::PAYLOAD_TOO_LARGE));
         }
-        let (blobs, children, subject, artifact_type) = parse(media_type, bytes)?;
+        let Parsed {
+            blobs,
+            children,
+            subject,
+            artifact_type,
+            annotations,
+        } = parse(media_type, bytes)?;
         let (algorithm, tag) = match reference {
             Some(r) if r.contains(':') => {
                 let want: Digest = r.parse().map_err(|e: crate::digest::DigestError| {
@@ -166,6 +189,7 @@ impl Registry {
                     size: bytes.len() as u64,
                     subject: subject.as_ref(),
                     artifact_type: artifact_type.as_deref(),
+                    annotations: annotations.as_deref(),
                     refs: &refs,
                 },
             )
@@ -338,6 +362,12 @@ pub(super) async fn referrers(
             });
             if let Some(t) = r.artifact_type {
                 v["artifactType"] = Value::String(t);
+            }
+            if let Some(a) = r
+                .annotations
+                .and_then(|a| serde_json::from_str::<Value>(&a).ok())
+            {
+                v["annotations"] = a;
             }
             v
         })
