@@ -18,12 +18,20 @@ use edgecert_fixtures::{Arch, PlatformImage, write_docker_archive};
 struct Serve {
     child: std::process::Child,
     addr: String,
+    /// What the server logged on stderr so far.
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
     }
 }
 
@@ -39,17 +47,31 @@ fn serve(data: &std::path::Path) -> Serve {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // Every line is kept (and the pipe drained, so logging never blocks the server); the
+    // first names the address.
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (first, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let kept = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = first.send(line.clone());
+            let mut all = kept.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve printed nothing");
     let addr = line
         .split("http://")
         .nth(1)
         .and_then(|r| r.split("/v2/").next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
-    Serve { child, addr }
+    Serve { child, addr, logs }
 }
 
 fn docker(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
@@ -191,6 +213,55 @@ fn docker_login_push_and_pull_through_moby() {
     assert!(ok, "{out}");
     let (ok, out) = docker(&config, &["pull", &tag], None);
     assert!(ok && out.contains(&pushed), "pull: {out}");
+    // A two-platform image: each platform pushed by the engine, the manifest list made and
+    // pushed by `docker manifest`, pulled back for arm/v7 by the list's tag.
+    let multi = format!(
+        "{}/staging/contoso/tempfilter:2.0.{}",
+        server.addr,
+        std::process::id()
+    );
+    let mut platform_tags = Vec::new();
+    for arch in [Arch::Amd64, Arch::Armhf] {
+        let t = format!("{multi}-{}", arch.dir_name());
+        let archive = dir.path().join(format!("{}.tar", arch.dir_name()));
+        let image = PlatformImage::busybox(arch, &["/bin/sleep", "3600"]).unwrap();
+        write_docker_archive(&archive, &image, std::slice::from_ref(&t), false).unwrap();
+        let (ok, out) = docker(&config, &["load", "-i", archive.to_str().unwrap()], None);
+        assert!(ok, "{out}");
+        let (ok, out) = docker(&config, &["push", &t], None);
+        assert!(ok, "push {t}: {out}");
+        platform_tags.push(t);
+    }
+    let mut create = vec!["manifest", "create", "--insecure", multi.as_str()];
+    create.extend(platform_tags.iter().map(String::as_str));
+    let (ok, out) = docker(&config, &create, None);
+    assert!(ok, "docker manifest create: {out}");
+    let (ok, out) = docker(&config, &["manifest", "push", "--insecure", &multi], None);
+    assert!(ok, "docker manifest push: {out}");
+    let list = out
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap_or_else(|| panic!("no digest in {out}"))
+        .to_owned();
+    for t in &platform_tags {
+        let (ok, out) = docker(&config, &["rmi", t], None);
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = docker(
+        &config,
+        &["pull", "--platform", "linux/arm/v7", &multi],
+        None,
+    );
+    assert!(ok && out.contains(&list), "pull of the list: {out}");
+    let (ok, out) = docker(
+        &config,
+        &["image", "inspect", "-f", "{{.Architecture}}", &multi],
+        None,
+    );
+    assert!(ok && out.trim() == "arm", "{out}");
+    let (ok, out) = docker(&config, &["rmi", &multi], None);
+    assert!(ok, "{out}");
+
     // Clients never push public repositories.
     let public = format!(
         "{}/contoso.tempfilter.standard:1.0.{}",
@@ -306,6 +377,18 @@ fn kill_9_mid_chunked_upload_resumes_after_restart() {
     let (status, head) = curl_head(&user, &["-X", "POST", &format!("{base}/blobs/uploads/")]);
     assert_eq!(status, 202, "{head}");
     let location = header(&head, "location").to_owned();
+    // Each request has an id, in the response and in the server's log line for it.
+    let id = header(&head, "x-request-id").to_owned();
+    assert_eq!(id.len(), 32, "{head}");
+    let logged = Instant::now();
+    while !server.logs().contains(&format!("request_id={id}")) {
+        assert!(
+            logged.elapsed() < Duration::from_secs(10),
+            "request {id} not logged:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let (status, head) = curl_head(
         &user,
         &[
@@ -389,4 +472,46 @@ fn kill_9_mid_chunked_upload_resumes_after_restart() {
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))),
         digest
     );
+
+    // Another upload abandoned by a killed server; a collection afterwards removes its parts
+    // and nothing else: the finished blob stays, linked and readable.
+    let (status, head) = curl_head(&user, &["-X", "POST", &format!("{base}/blobs/uploads/")]);
+    assert_eq!(status, 202, "{head}");
+    let abandoned = header(&head, "location").to_owned();
+    let (status, head) = curl_head(
+        &user,
+        &[
+            "-X",
+            "PATCH",
+            "-T",
+            first.to_str().unwrap(),
+            &format!("http://{}{abandoned}", server.addr),
+        ],
+    );
+    assert_eq!(status, 202, "{head}");
+    drop(server);
+    let uploads = data_dir.join("blobs/uploads");
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 1);
+    let gc = run(&[
+        "admin",
+        "--data",
+        data_dir.to_str().unwrap(),
+        "gc",
+        "--grace",
+        "0",
+    ]);
+    assert_eq!(gc.code, 0, "{}", gc.stderr);
+    assert_eq!(gc.stdout, "", "blobs removed: {}", gc.stdout);
+    assert!(
+        gc.stderr
+            .contains("0 blob(s) and 1 upload(s) removed, 1 blob(s) kept"),
+        "{}",
+        gc.stderr
+    );
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
+    let server = serve(&data_dir);
+    let base = format!("http://{}/v2/staging/contoso/big", server.addr);
+    let (status, head) = curl_head(&user, &["-I", &format!("{base}/blobs/{digest}")]);
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "content-length"), (200 * MIB).to_string());
 }

@@ -42,6 +42,30 @@ pub struct ServeArgs {
     /// URL clients reach this server at, for the token realm (default: from each request).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Log lines on stderr: human-readable or one JSON object per line. Which events: the
+    /// EDGECERT_LOG variable (tracing's filter syntax; default `info`).
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
+    pub log_format: String,
+}
+
+/// Logs to stderr, filtered by `EDGECERT_LOG`.
+fn init_logs(format: &str) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("EDGECERT_LOG") {
+        Ok(f) => EnvFilter::try_new(&f).with_context(|| format!("EDGECERT_LOG={f:?}"))?,
+        Err(_) => EnvFilter::new("info"),
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let set = if format == "json" {
+        tracing::subscriber::set_global_default(logs.json().flatten_event(true).finish())
+    } else {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        tracing::subscriber::set_global_default(logs.with_ansi(ansi).finish())
+    };
+    set.context("setting up logs")
 }
 
 /// The metadata database URL of `--data` / `--database`.
@@ -72,6 +96,7 @@ pub async fn open_blobs(data: &std::path::Path, blobs: Option<&str>) -> anyhow::
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    init_logs(&args.log_format)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,9 +120,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    eprintln!(
-        "edgecert: serving the registry at http://{addr}/v2/ (data: {})",
-        args.data.display()
+    tracing::info!(
+        address = %addr,
+        data = %args.data.display(),
+        "serving the registry at http://{addr}/v2/"
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let shutdown = async move {
@@ -105,7 +131,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        eprintln!("edgecert: shutting down");
+        tracing::info!("shutting down: finishing requests in flight");
     };
     // Pull counts reach the database every few seconds, off the requests' path.
     let (pulls, meta) = (registry.pulls.clone(), registry.meta.clone());
@@ -113,7 +139,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             if let Err(e) = pulls.flush(&meta).await {
-                eprintln!("edgecert: warning: pull counts not saved yet: {e}");
+                tracing::warn!(error = %e, "pull counts not saved yet");
             }
         }
     });
@@ -124,16 +150,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(every)).await;
                 match registry.collect_garbage(grace).await {
-                    Ok(r) => eprintln!(
-                        "edgecert: garbage collection: {} blob(s) and {} upload(s) removed, {} blob(s) kept",
-                        r.blobs_removed.len(),
-                        r.uploads_removed,
-                        r.blobs_kept
+                    Ok(r) => tracing::info!(
+                        blobs_removed = r.blobs_removed.len(),
+                        uploads_removed = r.uploads_removed,
+                        blobs_kept = r.blobs_kept,
+                        "garbage collection"
                     ),
-                    Err(e) => eprintln!(
-                        "edgecert: warning: garbage collection failed: {}",
-                        e.message
-                    ),
+                    Err(e) => tracing::error!(error = %e.message, "garbage collection failed"),
                 }
             }
         })

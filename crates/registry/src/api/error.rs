@@ -93,6 +93,13 @@ impl ApiError {
     }
 }
 
+/// What the request log says about an error response (kept out of the response itself).
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub code: Code,
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status.unwrap_or(self.code.status());
@@ -100,6 +107,10 @@ impl IntoResponse for ApiError {
             "errors": [{"code": self.code.as_str(), "message": self.message, "detail": null}]
         });
         let mut r = (status, axum::Json(body)).into_response();
+        r.extensions_mut().insert(Logged {
+            code: self.code,
+            message: self.message,
+        });
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 r.headers_mut().insert(name, v);

@@ -55,13 +55,16 @@ impl Registry {
         }
     }
 
-    /// The `/v2/` router (with the token endpoint at `/v2/token`).
+    /// The `/v2/` router (with the token endpoint at `/v2/token`). Every request gets an id
+    /// (`X-Request-Id`: the client's, when it sent a sane one) and one log event when answered
+    /// (see [`observe`]).
     pub fn router(self) -> Router {
         Router::new()
             .route("/v2", axum::routing::any(dispatch))
             .route("/v2/", axum::routing::any(dispatch))
             .route("/v2/{*rest}", axum::routing::any(dispatch))
             .with_state(self)
+            .layer(axum::middleware::from_fn(observe))
     }
 
     /// Garbage collection: blobs no repository links or refers to, and upload sessions, each
@@ -193,4 +196,35 @@ async fn route(reg: Registry, req: Request<Body>) -> Result<Response, ApiError> 
         )
         .with_status(StatusCode::METHOD_NOT_ALLOWED)),
     }
+}
+
+/// Gives each request an id and logs it when answered: one `tracing` event with the id,
+/// method, path, status, error code (for errors) and time taken. The id comes back in
+/// `X-Request-Id`; a client's own id is kept when it is short and printable, so one id can
+/// follow a request through proxies.
+pub async fn observe(mut req: Request, next: axum::middleware::Next) -> Response {
+    let start = std::time::Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let value = HeaderValue::from_str(&id).expect("checked: printable ASCII");
+    req.headers_mut().insert("x-request-id", value.clone());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mut res = next.run(req).await;
+    res.headers_mut().insert("x-request-id", value);
+    let status = res.status().as_u16();
+    let logged = res.extensions().get::<error::Logged>();
+    let code = logged.map(|l| l.code.as_str());
+    let ms = (start.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    if status >= 500 {
+        let error = logged.map(|l| l.message.as_str());
+        tracing::error!(request_id = %id, %method, path, status, code, error, ms, "request failed");
+    } else {
+        tracing::info!(request_id = %id, %method, path, status, code, ms, "request");
+    }
+    res
 }
