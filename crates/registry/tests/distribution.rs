@@ -216,14 +216,32 @@ fn skopeo_copies(which: Backends) {
     let public = format!("docker://{}/contoso.tempfilter.standard:1.0.0", server.addr);
     let (ok, out) = copy(&["--dest-creds", &creds], &oci, &public);
     assert!(!ok && forbidden(&out), "{out}");
-    // The go-live step through the library API: blobs linked, manifests put, tag last. Then
-    // anyone pulls it, and the exact tag never moves.
-    server.rt.block_on(go_live(
-        &server.reg,
-        &src,
-        "contoso.tempfilter.standard",
-        "1.0.0",
-    ));
+    // The go-live step through the library API: what was pushed to staging is promoted (blobs
+    // linked, manifests put, tag last). Then anyone pulls it, and the exact tag never moves.
+    let promoted = server.rt.block_on(async {
+        let unknown = server
+            .reg
+            .promote(
+                "staging/contoso/tempfilter",
+                "9.9.9",
+                "contoso.tempfilter.standard",
+                "1.0.0",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code.as_str(), "MANIFEST_UNKNOWN");
+        server
+            .reg
+            .promote(
+                "staging/contoso/tempfilter",
+                "1.0.0",
+                "contoso.tempfilter.standard",
+                "1.0.0",
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(promoted.to_string(), index_digest(&src));
     let out_public = dir.path().join("public");
     let (ok, out) = copy(&[], &public, &format!("oci:{}:1.0.0", out_public.display()));
     assert!(ok, "anonymous pull of a public module: {out}");
@@ -284,32 +302,6 @@ fn other_manifest(layout: &Path) -> String {
 
 /// Copies an OCI layout's image into `repo:tag` the way the pipeline will: every blob linked,
 /// child manifests first, the index last with the tag.
-async fn go_live(reg: &Registry, layout: &Path, repo: &str, tag: &str) {
-    let index_d = index_digest(layout);
-    let index: serde_json::Value = serde_json::from_slice(&blob(layout, &index_d)).unwrap();
-    for m in index["manifests"].as_array().unwrap() {
-        let md = m["digest"].as_str().unwrap();
-        let manifest: serde_json::Value = serde_json::from_slice(&blob(layout, md)).unwrap();
-        let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
-        for l in manifest["layers"].as_array().unwrap() {
-            blobs.push(l["digest"].as_str().unwrap().to_owned());
-        }
-        for b in blobs {
-            let d: Digest = b.parse().unwrap();
-            reg.link(repo, &d).await.unwrap();
-        }
-        let media = m["mediaType"].as_str().unwrap();
-        reg.put_manifest_bytes(repo, media, &blob(layout, md), Some(md))
-            .await
-            .unwrap();
-    }
-    let media = index["mediaType"]
-        .as_str()
-        .unwrap_or("application/vnd.oci.image.index.v1+json");
-    reg.put_manifest_bytes(repo, media, &blob(layout, &index_d), Some(tag))
-        .await
-        .unwrap();
-}
 
 #[test]
 fn endpoints_status_codes_headers_and_error_codes() {

@@ -387,6 +387,60 @@ pub(super) async fn referrers(
 }
 
 impl Registry {
+    /// Copies the manifest `reference` (tag or digest) of repository `from` into `to` under
+    /// `tag`, with everything it refers to: an index with its platform manifests, each with
+    /// its config and layers. Blobs are linked, not copied (they are stored once), and
+    /// manifests are stored byte for byte, so every digest is preserved. The pipeline's step
+    /// from staging to preview and from preview to a public repository; `to`'s tag rules
+    /// apply (an exact version tag never moves). Returns the digest.
+    pub async fn promote(
+        &self,
+        from: &str,
+        reference: &str,
+        to: &str,
+        tag: &str,
+    ) -> Result<Digest, ApiError> {
+        let d = resolve(self, from, reference).await?;
+        self.promote_digest(from, &d, to, Some(tag)).await?;
+        Ok(d)
+    }
+
+    fn promote_digest<'a>(
+        &'a self,
+        from: &'a str,
+        d: &'a Digest,
+        to: &'a str,
+        tag: Option<&'a str>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let unknown = || ApiError::new(Code::ManifestUnknown, format!("{from}@{d} is unknown"));
+            let row = self.meta.manifest(from, d).await?.ok_or_else(unknown)?;
+            let bytes = self
+                .store
+                .read_all(d, MAX_MANIFEST as u64)
+                .await?
+                .ok_or_else(unknown)?;
+            let parsed = parse(&row.media_type, &bytes)?;
+            for child in &parsed.children {
+                self.promote_digest(from, child, to, None).await?;
+            }
+            for b in &parsed.blobs {
+                if self.meta.linked_blob(from, b).await?.is_none() {
+                    return Err(ApiError::new(
+                        Code::BlobUnknown,
+                        format!("blob {b} is not in {from}"),
+                    ));
+                }
+                self.link(to, b).await?;
+            }
+            let reference = tag.map_or_else(|| d.to_string(), str::to_owned);
+            self.put_manifest_bytes(to, &row.media_type, &bytes, Some(&reference))
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Makes blob `d`, already stored, servable from `name` (the pipeline's copy between
     /// repositories: blobs are stored once).
     pub async fn link(&self, name: &str, d: &Digest) -> Result<(), ApiError> {
