@@ -16,7 +16,9 @@ async fn main() -> Result<(), String> {
     };
     let data = std::path::Path::new(data);
     let url = format!("sqlite://{}?mode=rw", data.join("edgecert.db").display());
-    let meta = Meta::connect(&url).await.map_err(|e| format!("{url}: {e}"))?;
+    let meta = Meta::connect(&url)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     let store = FsStore::open(data.join("blobs"))
         .await
         .map_err(|e| format!("{}: {e}", data.display()))?;

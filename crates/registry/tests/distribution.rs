@@ -300,9 +300,6 @@ fn other_manifest(layout: &Path) -> String {
     m.to_string()
 }
 
-/// Copies an OCI layout's image into `repo:tag` the way the pipeline will: every blob linked,
-/// child manifests first, the index last with the tag.
-
 #[test]
 fn endpoints_status_codes_headers_and_error_codes() {
     endpoints(Backends::Embedded);
@@ -683,4 +680,76 @@ fn endpoints(which: Backends) {
     assert!(body.contains("\"MANIFEST_UNKNOWN\""), "{body}");
     let (_, _, body) = curl("GET", &format!("{repo}/referrers/{subject}"), &[]);
     assert!(body.contains(r#""manifests":[]"#), "{body}");
+}
+
+#[test]
+fn thirty_two_concurrent_writes_of_one_exact_tag_exactly_one_wins() {
+    race(Backends::Embedded);
+}
+
+#[test]
+fn thirty_two_concurrent_writes_of_one_exact_tag_exactly_one_wins_on_postgres_and_s3() {
+    race(Backends::ScaleOut);
+}
+
+/// 32 writers put 32 different manifests under the same exact tag of a public repository at
+/// once, through the registry's one write path: one wins, the 31 others get DENIED, and the
+/// tag then points at the winner, over HTTP too.
+fn race(which: Backends) {
+    let Some(server) = serve(which) else {
+        return;
+    };
+    let repo = "contoso.race.standard";
+    let reg = server.reg.clone();
+    let (winners, denied) = server.rt.block_on(async move {
+        let config = br#"{"architecture":"amd64","os":"linux"}"#;
+        let cd = Digest::of(Algorithm::Sha256, config);
+        reg.store.put(&cd, None, &config[..]).await.unwrap();
+        reg.link(repo, &cd).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..32 {
+            let reg = reg.clone();
+            let m = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},
+                "layers": [],
+                "annotations": {"writer": i.to_string()}
+            })
+            .to_string();
+            tasks.push(tokio::spawn(async move {
+                let r = reg
+                    .put_manifest_bytes(
+                        repo,
+                        "application/vnd.oci.image.manifest.v1+json",
+                        m.as_bytes(),
+                        Some("3.0.0"),
+                    )
+                    .await;
+                (Digest::of(Algorithm::Sha256, m.as_bytes()), r)
+            }));
+        }
+        let (mut winners, mut denied) = (Vec::new(), 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                (d, Ok(_)) => winners.push(d),
+                (_, Err(e)) => {
+                    assert_eq!(e.code.as_str(), "DENIED", "{}", e.message);
+                    denied += 1;
+                }
+            }
+        }
+        (winners, denied)
+    });
+    assert_eq!((winners.len(), denied), (1, 31), "{winners:?}");
+    let (status, head, _) = curl(
+        "HEAD",
+        &format!("http://{}/v2/{repo}/manifests/3.0.0", server.addr),
+        &[],
+    );
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.contains(&format!("docker-content-digest: {}", winners[0])),
+        "{head}"
+    );
 }
