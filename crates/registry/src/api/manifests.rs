@@ -194,9 +194,12 @@ impl Registry {
                 },
             )
             .await?;
+        self.manifests.forget(name);
         if let Some(tag) = tag {
             let frozen = Registry::exact_tags_immutable(name);
-            self.meta.set_tag(name, tag, &digest, frozen).await?;
+            let set = self.meta.set_tag(name, tag, &digest, frozen).await;
+            self.manifests.forget(name);
+            set?;
         }
         Ok((digest, subject))
     }
@@ -239,36 +242,59 @@ pub(super) async fn get(
     reference: &str,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let digest = resolve(reg, name, reference).await?;
-    let unknown = || {
-        ApiError::new(
-            Code::ManifestUnknown,
-            format!("manifest {digest} is not in {name}"),
-        )
+    let cached = match reg.manifests.get(name, reference) {
+        Some(c) => c,
+        None => {
+            let digest = resolve(reg, name, reference).await?;
+            let unknown = || {
+                ApiError::new(
+                    Code::ManifestUnknown,
+                    format!("manifest {digest} is not in {name}"),
+                )
+            };
+            let row = reg
+                .meta
+                .manifest(name, &digest)
+                .await?
+                .ok_or_else(unknown)?;
+            let bytes = reg
+                .store
+                .read_all(&digest, MAX_MANIFEST as u64)
+                .await?
+                .ok_or_else(unknown)?;
+            let fixed = reference.contains(':')
+                || (Registry::exact_tags_immutable(name)
+                    && crate::meta::is_exact_version(reference));
+            let ttl = if fixed {
+                super::cache::LONG
+            } else {
+                super::cache::SHORT
+            };
+            reg.manifests.put(
+                name,
+                reference,
+                digest.clone(),
+                row.media_type.clone(),
+                bytes.clone(),
+                ttl,
+            );
+            super::cache::Cached::new(digest, row.media_type, bytes)
+        }
     };
-    let row = reg
-        .meta
-        .manifest(name, &digest)
-        .await?
-        .ok_or_else(unknown)?;
     let builder = Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, row.media_type.as_str())
-        .header(header::CONTENT_LENGTH, row.size)
-        .header("Docker-Content-Digest", digest.to_string());
+        .header(header::CONTENT_TYPE, cached.media_type.as_str())
+        .header(header::CONTENT_LENGTH, cached.bytes.len())
+        .header("Docker-Content-Digest", cached.digest.to_string());
     if req.method() == Method::HEAD {
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
-    let stream = reg
-        .store
-        .read(&digest, 0, row.size)
-        .await?
-        .ok_or_else(unknown)?;
     if !reference.contains(':') {
         reg.pulls.record(name, reference);
     }
-    let body = Body::from_stream(stream);
-    Ok(builder.body(body).expect("valid response"))
+    Ok(builder
+        .body(Body::from(cached.bytes))
+        .expect("valid response"))
 }
 
 pub(super) async fn delete(
@@ -290,6 +316,7 @@ pub(super) async fn delete(
             format!("{name}:{reference} is not a known tag"),
         ));
     }
+    reg.manifests.forget(name);
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

@@ -10,6 +10,7 @@
 //! read without any.
 
 mod blobs;
+pub mod cache;
 pub mod error;
 mod manifests;
 pub mod route;
@@ -43,6 +44,8 @@ pub struct Registry {
     pub public_url: Option<String>,
     /// Pulls counted since the last flush.
     pub pulls: Arc<crate::pulls::PullCounter>,
+    /// Manifests recently served.
+    pub manifests: Arc<cache::ManifestCache>,
 }
 
 impl Registry {
@@ -52,6 +55,7 @@ impl Registry {
             meta,
             public_url: None,
             pulls: Arc::default(),
+            manifests: Arc::default(),
         }
     }
 
