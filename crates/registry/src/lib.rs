@@ -1,9 +1,11 @@
-//! The marketplace registry (issue 11): OCI Distribution 1.1 served from a content-addressed
-//! store. What is here so far is the bottom of it: digests as the OCI spec defines them
-//! ([`digest`]) and the verified blob store with resumable uploads and a grace-period garbage
-//! collector ([`store`]), the SQL metadata (repositories, blob links, manifests, tags,
-//! referrers, upload sessions: [`meta`]) and the `/v2/` router ([`api`]). Accounts, tokens,
-//! pull counts, the S3 backend and `edgecert serve` build on these.
+//! The marketplace registry: OCI Distribution 1.1 served from a content-addressed store.
+//! Digests as the OCI spec defines them ([`digest`]); verified blob storage with resumable
+//! uploads and a grace-period garbage collector, in a directory or S3-compatible object
+//! storage ([`store`]); SQL metadata on SQLite or PostgreSQL (repositories, blob links,
+//! manifests, tags, referrers, upload sessions, accounts, pull counts: [`meta`]); accounts,
+//! tokens and the namespace access table ([`auth`]); batched pull counts ([`pulls`]); and the
+//! `/v2/` router with the library API the marketplace pipeline calls ([`api`]).
+//! `edgecert serve` and `edgecert admin` host it.
 //!
 //! Deliberately independent of the certification engine: the registry serves bytes by
 //! digest and never interprets image content.
