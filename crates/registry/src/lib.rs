@@ -16,3 +16,4 @@ pub mod digest;
 pub mod meta;
 pub mod pulls;
 pub mod store;
+pub mod test_support;

@@ -146,6 +146,48 @@ fn account_row(r: &AnyRow) -> AccountRow {
 #[derive(Debug, Clone)]
 pub struct Meta {
     pool: AnyPool,
+    sqlite: bool,
+}
+
+/// Applies the `migrations` not yet recorded in `table` (created if missing), each in one
+/// transaction with its record. Other components keep their own table and numbering (the
+/// marketplace: `marketplace_migrations`).
+pub async fn apply_migrations(
+    pool: &AnyPool,
+    table: &str,
+    migrations: &[(i64, &[&'static str])],
+) -> Result<(), MetaError> {
+    let sql = |s: String| sqlx::AssertSqlSafe(s);
+    sqlx::query(sql(format!(
+        "CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+    )))
+    .execute(pool)
+    .await?;
+    for (version, statements) in migrations {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(sql(format!(
+            "SELECT version FROM {table} WHERE version = $1"
+        )))
+        .bind(*version)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if done {
+            continue;
+        }
+        for s in *statements {
+            sqlx::query(*s).execute(&mut *tx).await?;
+        }
+        sqlx::query(sql(format!(
+            "INSERT INTO {table} (version, applied_at) VALUES ($1, $2)"
+        )))
+        .bind(*version)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 impl Meta {
@@ -158,39 +200,20 @@ impl Meta {
             .max_connections(if sqlite { 1 } else { 16 })
             .connect(url)
             .await?;
-        let meta = Meta { pool };
-        meta.migrate().await?;
+        let meta = Meta { pool, sqlite };
+        apply_migrations(&meta.pool, "schema_migrations", MIGRATIONS).await?;
         Ok(meta)
     }
 
-    async fn migrate(&self) -> Result<(), MetaError> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
-             applied_at BIGINT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for (version, statements) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(*version)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            if done {
-                continue;
-            }
-            for s in *statements {
-                sqlx::query(*s).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-        Ok(())
+    /// The connection pool, for components that keep their own tables in the same database
+    /// (the marketplace).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database is SQLite (one process runs jobs) rather than PostgreSQL.
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite
     }
 
     pub async fn ensure_repository(&self, name: &str) -> Result<(), MetaError> {

@@ -10,47 +10,7 @@
 use edgecert_registry::meta::Meta;
 use edgecert_registry::store::{BlobStore, FsStore, S3Config, S3Store};
 
-fn required(what: &str) -> bool {
-    assert!(
-        std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-        "{what} is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
-    );
-    eprintln!("SKIP: {what} is not set; run scripts/setup.sh");
-    false
-}
-
-/// 8 hex digits, different per call (names of test databases and bucket prefixes).
-pub fn short_id() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let mix = (t.subsec_nanos() ^ std::process::id().rotate_left(16))
-        .wrapping_add(N.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9));
-    format!("{mix:08x}")
-}
-
-/// A fresh, empty PostgreSQL database on the server `EDGECERT_TEST_POSTGRES` names.
-pub async fn postgres() -> Option<String> {
-    use sqlx::Connection as _;
-    let Some(admin) = std::env::var("EDGECERT_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        required("EDGECERT_TEST_POSTGRES");
-        return None;
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    let name = format!("t_{}_{}", short_id(), short_id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
+pub use edgecert_registry::test_support::{fresh_postgres as postgres, missing, short_id};
 
 pub async fn sqlite(dir: &std::path::Path) -> Meta {
     let url = format!("sqlite://{}?mode=rwc", dir.join("meta.db").display());
@@ -61,7 +21,7 @@ pub async fn sqlite(dir: &std::path::Path) -> Meta {
 /// names.
 pub fn s3_config() -> Option<S3Config> {
     let Ok(endpoint) = std::env::var("EDGECERT_TEST_S3_ENDPOINT") else {
-        required("EDGECERT_TEST_S3_ENDPOINT");
+        missing("EDGECERT_TEST_S3_ENDPOINT");
         return None;
     };
     let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} (scripts/setup.sh)"));
