@@ -4,10 +4,15 @@
 //! ([`jobs`]). Both live in the registry's database (SQLite or PostgreSQL, one code path),
 //! in tables of their own with their own migrations ([`db`]).
 //!
-//! Not here yet: the pipeline steps themselves, the HTTP API, the catalog, the commands.
+//! The HTTP API's first part is here ([`api`]: offers, submissions, review transitions, with
+//! one authorization decision for every route). Not here yet: the pipeline steps themselves,
+//! the event stream, the catalog, policy versions, the commands; `serve` does not mount the
+//! API until submissions can move through the pipeline.
 
+pub mod api;
 pub mod db;
 pub mod jobs;
+pub mod offers;
 pub mod submissions;
 
 pub use db::Market;

@@ -174,18 +174,7 @@ impl Market {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|r| {
-            Some(Submission {
-                id: r.get(0),
-                identifier: r.get(1),
-                publisher: r.get(2),
-                source: r.get(3),
-                state: State::parse(r.get::<&str, _>(4))?,
-                reason: r.get(5),
-                created_at: r.get(6),
-                updated_at: r.get(7),
-            })
-        }))
+        Ok(row.as_ref().and_then(self::row))
     }
 
     /// Moves submission `id` to `to` if its current state allows it (see the module docs);
@@ -273,6 +262,20 @@ impl Market {
             })
             .collect())
     }
+}
+
+/// A row of `SELECT id, identifier, publisher, source, state, reason, created_at, updated_at`.
+pub(crate) fn row(r: &sqlx::any::AnyRow) -> Option<Submission> {
+    Some(Submission {
+        id: r.get(0),
+        identifier: r.get(1),
+        publisher: r.get(2),
+        source: r.get(3),
+        state: State::parse(r.get::<&str, _>(4))?,
+        reason: r.get(5),
+        created_at: r.get(6),
+        updated_at: r.get(7),
+    })
 }
 
 /// Appends an event to a submission's timeline inside `tx`. Callers hold the submission's row

@@ -1,0 +1,423 @@
+//! The marketplace HTTP API under `/api/v1` (`spec/marketplace.md`), the part that exists so
+//! far: offers, submissions and their lifecycle transitions, the review queue.
+//!
+//! One authorization decision for every route ([`allowed`]): API clients send
+//! `Authorization: Bearer <API token>` (the registry's accounts and tokens); no credentials is
+//! anonymous (`401` where an account is needed), the wrong account is `403`. Errors are
+//! `{"error": {"code", "message"}}` with the status the spec names (400 with the JSON path of a
+//! bad field, 401, 403, 404, 409 for a state conflict, 413, 422).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Extract};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use edgecert_engine::offer::{Offer, OfferError};
+use edgecert_registry::auth::{self, Principal, Role};
+use edgecert_registry::meta::Meta;
+use serde_json::{Value, json};
+
+use crate::Market;
+use crate::submissions::{State, Submission, TransitionError};
+
+/// Largest `offer.json` accepted.
+pub const MAX_OFFER: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+struct Api {
+    market: Market,
+    meta: Meta,
+}
+
+/// The `/api/v1` router over the marketplace and the registry's accounts.
+pub fn router(market: Market, meta: Meta) -> Router {
+    Router::new()
+        .route("/api/v1/offers/{identifier}", put(put_offer).get(get_offer))
+        .route("/api/v1/offers/{identifier}/submissions", post(submit))
+        .route("/api/v1/submissions/{id}", get(get_submission))
+        .route("/api/v1/submissions/{id}/events", get(events))
+        .route("/api/v1/submissions/{id}/approve", post(approve))
+        .route("/api/v1/submissions/{id}/reject", post(reject))
+        .route("/api/v1/submissions/{id}/withdraw", post(withdraw))
+        .route("/api/v1/review", get(review))
+        .with_state(Api { market, meta })
+}
+
+/// An API error: status, code, message.
+#[derive(Debug)]
+pub struct Error(StatusCode, &'static str, String);
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.1, "message": self.2}});
+        (self.0, axum::Json(body)).into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        format!("marketplace database: {e}"),
+    )
+}
+
+fn not_found(what: String) -> Error {
+    Error(StatusCode::NOT_FOUND, "NOT_FOUND", what)
+}
+
+/// What a request asks to do, and to whose things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Create or replace an offer of this publisher.
+    WriteOffer(&'a str),
+    /// Read an offer of this publisher and its submissions.
+    ReadOffer(&'a str),
+    /// Submit a version of an offer of this publisher.
+    Submit(&'a str),
+    /// Read a submission of this publisher (state, timeline).
+    ReadSubmission(&'a str),
+    /// Withdraw a submission of this publisher.
+    Withdraw(&'a str),
+    /// Approve or reject; read the review queue.
+    Review,
+}
+
+/// The one authorization decision: may `who` do `action`? Admins do everything; publisher
+/// members work on their publisher's offers and submissions; reviewers read everything and
+/// review; anonymous clients do none of this.
+pub fn allowed(who: &Principal, action: Action<'_>) -> bool {
+    let Principal::Account {
+        role, publisher, ..
+    } = who
+    else {
+        return false;
+    };
+    let member_of = |p: &str| *role == Role::Publisher && publisher.as_deref() == Some(p);
+    match (role, action) {
+        (Role::Admin, _) => true,
+        (Role::Reviewer, Action::ReadOffer(_) | Action::ReadSubmission(_) | Action::Review) => true,
+        (Role::Reviewer, _) => false,
+        (Role::Publisher, Action::Review) => false,
+        (
+            Role::Publisher,
+            Action::WriteOffer(p)
+            | Action::ReadOffer(p)
+            | Action::Submit(p)
+            | Action::ReadSubmission(p)
+            | Action::Withdraw(p),
+        ) => member_of(p),
+    }
+}
+
+impl Api {
+    async fn principal(&self, headers: &HeaderMap) -> Result<Principal, Error> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(Principal::Anonymous);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                Error(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHORIZED",
+                    "Authorization must be `Bearer <API token>`".into(),
+                )
+            })?;
+        auth::principal_for_token(&self.meta, token)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                Error(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHORIZED",
+                    "unknown API token".into(),
+                )
+            })
+    }
+
+    /// The principal, if it may do `action`: else 401 (anonymous) or 403.
+    async fn authorize(&self, headers: &HeaderMap, action: Action<'_>) -> Result<Principal, Error> {
+        let who = self.principal(headers).await?;
+        if allowed(&who, action) {
+            return Ok(who);
+        }
+        Err(match who {
+            Principal::Anonymous => Error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "sign in: send Authorization: Bearer <API token>".into(),
+            ),
+            Principal::Account { name, .. } => Error(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                format!("{name} may not do this"),
+            ),
+        })
+    }
+
+    async fn submission(&self, id: &str) -> Result<Submission, Error> {
+        self.market
+            .submission(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| not_found(format!("no submission {id}")))
+    }
+}
+
+/// `publisher.offer.plan`: the publisher, or 400.
+fn publisher_of(identifier: &str) -> Result<&str, Error> {
+    let parts: Vec<&str> = identifier.split('.').collect();
+    let valid = parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if !valid {
+        return Err(Error(
+            StatusCode::BAD_REQUEST,
+            "IDENTIFIER_INVALID",
+            format!("{identifier:?} is not publisher.offer.plan (lower-case letters, digits, '-')"),
+        ));
+    }
+    Ok(parts[0])
+}
+
+fn submission_json(s: &Submission) -> Value {
+    json!({
+        "id": s.id,
+        "identifier": s.identifier,
+        "source": s.source,
+        "state": s.state.as_str(),
+        "verdict": Value::Null,
+        "reason": s.reason,
+        "createdAt": s.created_at,
+        "updatedAt": s.updated_at,
+    })
+}
+
+async fn put_offer(
+    Extract(api): Extract<Api>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let publisher = publisher_of(&identifier)?;
+    api.authorize(&headers, Action::WriteOffer(publisher))
+        .await?;
+    if body.len() > MAX_OFFER {
+        return Err(Error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_LARGE",
+            format!("offer.json is over {MAX_OFFER} bytes"),
+        ));
+    }
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        Error(
+            StatusCode::BAD_REQUEST,
+            "OFFER_INVALID",
+            format!("offer.json is not UTF-8: {e}"),
+        )
+    })?;
+    // The CLI's parser: the same offers are valid in both places.
+    let offer = Offer::parse(text, "offer.json").map_err(|e| {
+        let (path, message) = match &e {
+            OfferError::Shape {
+                json_path, message, ..
+            } => (json_path.clone(), message.clone()),
+            other => ("$".to_owned(), other.to_string()),
+        };
+        Error(
+            StatusCode::BAD_REQUEST,
+            "OFFER_INVALID",
+            format!("at {path}: {message}"),
+        )
+    })?;
+    match offer.identifier() {
+        Some(id) if id == identifier => {}
+        other => {
+            return Err(Error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDENTIFIER_MISMATCH",
+                format!(
+                    "the offer's publisher.offer.plan is {}, the path says {identifier}",
+                    other.unwrap_or_else(|| "incomplete".into())
+                ),
+            ));
+        }
+    }
+    let stored = api
+        .market
+        .put_offer(&identifier, publisher, text)
+        .await
+        .map_err(internal)?;
+    Ok(
+        axum::Json(json!({"identifier": stored.identifier, "updatedAt": stored.updated_at}))
+            .into_response(),
+    )
+}
+
+async fn get_offer(
+    Extract(api): Extract<Api>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let publisher = publisher_of(&identifier)?;
+    api.authorize(&headers, Action::ReadOffer(publisher))
+        .await?;
+    let offer = api
+        .market
+        .offer(&identifier)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| not_found(format!("no offer {identifier}")))?;
+    let submissions = api
+        .market
+        .submissions_of(&identifier)
+        .await
+        .map_err(internal)?;
+    let offer_json: Value = serde_json::from_str(&offer.offer).unwrap_or(Value::Null);
+    Ok(axum::Json(json!({
+        "identifier": offer.identifier,
+        "offer": offer_json,
+        "updatedAt": offer.updated_at,
+        "submissions": submissions.iter().map(submission_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn submit(
+    Extract(api): Extract<Api>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let publisher = publisher_of(&identifier)?;
+    api.authorize(&headers, Action::Submit(publisher)).await?;
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        Error(
+            StatusCode::BAD_REQUEST,
+            "REQUEST_INVALID",
+            format!("not JSON: {e}"),
+        )
+    })?;
+    let image = request["image"]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error(
+                StatusCode::BAD_REQUEST,
+                "REQUEST_INVALID",
+                "at $.image: the image source is required".into(),
+            )
+        })?;
+    if api
+        .market
+        .offer(&identifier)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(not_found(format!(
+            "no offer {identifier}: PUT /api/v1/offers/{identifier} first"
+        )));
+    }
+    let s = api
+        .market
+        .submit(&identifier, publisher, image)
+        .await
+        .map_err(internal)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(submission_json(&s))).into_response())
+}
+
+async fn get_submission(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::ReadSubmission(&s.publisher))
+        .await?;
+    Ok(axum::Json(submission_json(&s)).into_response())
+}
+
+async fn events(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::ReadSubmission(&s.publisher))
+        .await?;
+    let events = api.market.events(&id, 0).await.map_err(internal)?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| json!({"seq": e.seq, "at": e.at, "kind": e.kind, "data": e.data}))
+        .collect();
+    Ok(axum::Json(json!({"items": items, "next": Value::Null})).into_response())
+}
+
+async fn transition(
+    api: &Api,
+    id: &str,
+    to: State,
+    reason: Option<&str>,
+) -> Result<Response, Error> {
+    match api.market.transition(id, to, reason).await {
+        Ok(_) => Ok(axum::Json(submission_json(&api.submission(id).await?)).into_response()),
+        Err(TransitionError::NotFound(_)) => Err(not_found(format!("no submission {id}"))),
+        Err(e @ TransitionError::Conflict { .. }) => {
+            Err(Error(StatusCode::CONFLICT, "STATE_CONFLICT", e.to_string()))
+        }
+        Err(e @ TransitionError::ReasonRequired) => Err(Error(
+            StatusCode::BAD_REQUEST,
+            "REASON_REQUIRED",
+            format!("at $.reason: {e}"),
+        )),
+        Err(TransitionError::Db(e)) => Err(internal(e)),
+    }
+}
+
+async fn approve(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    api.authorize(&headers, Action::Review).await?;
+    transition(&api, &id, State::Approved, None).await
+}
+
+async fn reject(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    api.authorize(&headers, Action::Review).await?;
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    transition(&api, &id, State::Rejected, request["reason"].as_str()).await
+}
+
+async fn withdraw(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::Withdraw(&s.publisher))
+        .await?;
+    transition(&api, &id, State::Withdrawn, None).await
+}
+
+async fn review(Extract(api): Extract<Api>, headers: HeaderMap) -> Result<Response, Error> {
+    api.authorize(&headers, Action::Review).await?;
+    let queue = api.market.review_queue().await.map_err(internal)?;
+    let items: Vec<Value> = queue.iter().map(submission_json).collect();
+    Ok(axum::Json(json!({"items": items, "next": Value::Null})).into_response())
+}

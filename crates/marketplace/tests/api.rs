@@ -1,0 +1,329 @@
+//! The `/api/v1` router in-process (the real router over a real SQLite database and the
+//! registry's real accounts and tokens): the authorization matrix — every role × every
+//! endpoint, expected status — and the error statuses the spec names.
+//!
+//! Deliberately panicking: these are test assertions.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use edgecert_marketplace::Market;
+use edgecert_marketplace::submissions::State;
+use edgecert_registry::auth::{self, Role};
+use edgecert_registry::meta::Meta;
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+const OFFER: &str = "contoso.tempfilter.standard";
+const OFFER_JSON: &str = r#"{"publisher": "contoso", "offer": "tempfilter", "plan": "standard"}"#;
+
+struct World {
+    app: axum::Router,
+    market: Market,
+    /// (role name, bearer token or None for anonymous)
+    roles: Vec<(&'static str, Option<String>)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let meta = Meta::connect(&url).await.unwrap();
+    let market = Market::open(&meta).await.unwrap();
+    let admin = auth::create_account(&meta, "root", Role::Admin, None)
+        .await
+        .unwrap();
+    let contoso = auth::create_publisher(&meta, "contoso").await.unwrap();
+    let fabrikam = auth::create_publisher(&meta, "fabrikam").await.unwrap();
+    let reviewer = auth::create_account(&meta, "rita", Role::Reviewer, None)
+        .await
+        .unwrap();
+    World {
+        app: edgecert_marketplace::api::router(market.clone(), meta),
+        market,
+        roles: vec![
+            ("anonymous", None),
+            ("contoso", Some(contoso)),
+            ("fabrikam", Some(fabrikam)),
+            ("reviewer", Some(reviewer)),
+            ("admin", Some(admin)),
+        ],
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn token(&self, role: &str) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|(r, _)| *r == role)
+            .and_then(|(_, t)| t.as_deref())
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    /// A submission of contoso's offer, moved to `state`.
+    async fn submission_in(&self, state: State) -> String {
+        let s = self.market.submit(OFFER, "contoso", "x").await.unwrap();
+        let path: &[State] = match state {
+            State::Queued => &[],
+            State::InReview => &[State::Ingesting, State::Certifying, State::InReview],
+            other => panic!("not prepared: {other:?}"),
+        };
+        for to in path {
+            self.market.transition(&s.id, *to, None).await.unwrap();
+        }
+        s.id
+    }
+}
+
+#[tokio::test]
+async fn every_role_on_every_endpoint() {
+    let w = world().await;
+    let (status, _) = w
+        .call(
+            "PUT",
+            &format!("/api/v1/offers/{OFFER}"),
+            w.token("contoso"),
+            OFFER_JSON,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let any = w.submission_in(State::Queued).await;
+    // Expected status per role: anonymous, contoso, fabrikam, reviewer, admin.
+    let matrix: &[(&str, &str, &str, [u16; 5])] = &[
+        (
+            "PUT",
+            "/api/v1/offers/{offer}",
+            OFFER_JSON,
+            [401, 200, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/offers/{offer}",
+            "",
+            [401, 200, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/offers/{offer}/submissions",
+            r#"{"image": "staging/contoso/tempfilter:1.0.3"}"#,
+            [401, 202, 403, 403, 202],
+        ),
+        (
+            "GET",
+            "/api/v1/submissions/{any}",
+            "",
+            [401, 200, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/submissions/{any}/events",
+            "",
+            [401, 200, 403, 200, 200],
+        ),
+        ("GET", "/api/v1/review", "", [401, 403, 403, 200, 200]),
+        (
+            "POST",
+            "/api/v1/submissions/{in-review}/approve",
+            "",
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/submissions/{in-review}/reject",
+            r#"{"reason": "privileged without a justification"}"#,
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/submissions/{queued}/withdraw",
+            "",
+            [401, 200, 403, 403, 200],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (method, template, body, expected) in matrix {
+        for ((role, token), want) in w.roles.iter().zip(expected) {
+            // Transitions get a submission of their own per role, in the state they leave.
+            let path = template
+                .replace("{offer}", OFFER)
+                .replace("{any}", &any)
+                .replace("{in-review}", &w.submission_in(State::InReview).await)
+                .replace("{queued}", &w.submission_in(State::Queued).await);
+            let (status, json) = w.call(method, &path, token.as_deref(), body).await;
+            if status.as_u16() != *want {
+                wrong.push(format!(
+                    "{method} {template} as {role}: {status} (want {want}) {json}"
+                ));
+            }
+            if status.is_client_error() {
+                assert!(json["error"]["code"].is_string(), "{json}");
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_status_and_place_they_deserve() {
+    let w = world().await;
+    let contoso = w.token("contoso");
+    let offer = format!("/api/v1/offers/{OFFER}");
+    // (method, path, token, body, expected status, what the message says)
+    type Case<'a> = (&'a str, String, Option<&'a str>, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "PUT",
+            offer.clone(),
+            Some("ect_nope"),
+            OFFER_JSON.into(),
+            401,
+            "unknown API token",
+        ),
+        (
+            "PUT",
+            "/api/v1/offers/Contoso.x".into(),
+            contoso,
+            OFFER_JSON.into(),
+            400,
+            "publisher.offer.plan",
+        ),
+        (
+            "PUT",
+            offer.clone(),
+            contoso,
+            "{\"publisher\": ".into(),
+            400,
+            "not valid JSON",
+        ),
+        (
+            "PUT",
+            offer.clone(),
+            contoso,
+            r#"{"publisher": 7}"#.into(),
+            400,
+            "at $.publisher",
+        ),
+        (
+            "PUT",
+            offer.clone(),
+            contoso,
+            r#"{"publisher": "contoso", "offer": "other", "plan": "standard"}"#.into(),
+            422,
+            "contoso.other.standard",
+        ),
+        (
+            "PUT",
+            offer.clone(),
+            contoso,
+            " ".repeat(1024 * 1024 + 1),
+            413,
+            "over",
+        ),
+        (
+            "POST",
+            format!("{offer}/submissions"),
+            contoso,
+            r#"{"image": "x"}"#.into(),
+            404,
+            "PUT /api/v1/offers",
+        ),
+    ];
+    for (method, path, token, body, want, says) in cases {
+        let (status, json) = w.call(method, &path, token, &body).await;
+        assert_eq!(status.as_u16(), want, "{method} {path}: {json}");
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{method} {path}: {message}");
+    }
+    // With the offer stored: a submission needs an image; review transitions need the right
+    // state and a reason.
+    let (status, _) = w.call("PUT", &offer, contoso, OFFER_JSON).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, json) = w
+        .call("POST", &format!("{offer}/submissions"), contoso, "{}")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("$.image")
+    );
+    let (status, json) = w
+        .call(
+            "POST",
+            &format!("{offer}/submissions"),
+            contoso,
+            r#"{"image": "staging/contoso/tempfilter:1.0.3"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(json["state"], "queued");
+    let queued = json["id"].as_str().unwrap().to_owned();
+    let reviewer = w.token("reviewer");
+    let (status, json) = w
+        .call(
+            "POST",
+            &format!("/api/v1/submissions/{queued}/approve"),
+            reviewer,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("queued")
+    );
+    let id = w.submission_in(State::InReview).await;
+    let (status, json) = w
+        .call(
+            "POST",
+            &format!("/api/v1/submissions/{id}/reject"),
+            reviewer,
+            "{}",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("$.reason")
+    );
+    let (status, json) = w.call("GET", "/api/v1/review", reviewer, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["items"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["items"][0]["id"], id.as_str());
+    let (status, _) = w
+        .call("GET", "/api/v1/submissions/nothing-here", reviewer, "")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The offer and its versions.
+    let (_, json) = w.call("GET", &offer, contoso, "").await;
+    assert_eq!(json["offer"]["offer"], "tempfilter");
+    assert_eq!(json["submissions"].as_array().unwrap().len(), 2, "{json}");
+}
