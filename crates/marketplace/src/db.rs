@@ -35,7 +35,13 @@ pub struct Market {
 impl Market {
     /// The marketplace on the registry's database, its migrations applied.
     pub async fn open(meta: &Meta) -> Result<Market, MetaError> {
-        apply_migrations(meta.pool(), "marketplace_migrations", MIGRATIONS).await?;
+        apply_migrations(
+            meta.pool(),
+            !meta.is_sqlite(),
+            "marketplace_migrations",
+            MIGRATIONS,
+        )
+        .await?;
         Ok(Market {
             pool: meta.pool().clone(),
             sqlite: meta.is_sqlite(),

@@ -151,20 +151,52 @@ pub struct Meta {
 
 /// Applies the `migrations` not yet recorded in `table` (created if missing), each in one
 /// transaction with its record. Other components keep their own table and numbering (the
-/// marketplace: `marketplace_migrations`).
+/// marketplace: `marketplace_migrations`). On PostgreSQL, processes starting at once (a
+/// `serve` and its workers) take turns under an advisory lock: one applies, the others find
+/// the work done.
 pub async fn apply_migrations(
     pool: &AnyPool,
+    postgres: bool,
     table: &str,
     migrations: &[(i64, &[&'static str])],
 ) -> Result<(), MetaError> {
+    /// The advisory lock's key: "edgecert" in ASCII.
+    const LOCK: i64 = 0x6564_6765_6365_7274;
+    let mut conn = pool.acquire().await?;
+    if postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let applied = migrate_on(&mut conn, table, migrations).await;
+    if postgres {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // Never hand a connection that may hold the lock back to the pool.
+            let _ = conn.detach();
+        }
+    }
+    applied
+}
+
+async fn migrate_on(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    migrations: &[(i64, &[&'static str])],
+) -> Result<(), MetaError> {
+    use sqlx::Connection as _;
     let sql = |s: String| sqlx::AssertSqlSafe(s);
     sqlx::query(sql(format!(
         "CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
     )))
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     for (version, statements) in migrations {
-        let mut tx = pool.begin().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(sql(format!(
             "SELECT version FROM {table} WHERE version = $1"
         )))
@@ -201,7 +233,7 @@ impl Meta {
             .connect(url)
             .await?;
         let meta = Meta { pool, sqlite };
-        apply_migrations(&meta.pool, "schema_migrations", MIGRATIONS).await?;
+        apply_migrations(&meta.pool, !sqlite, "schema_migrations", MIGRATIONS).await?;
         Ok(meta)
     }
 

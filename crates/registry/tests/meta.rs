@@ -226,3 +226,21 @@ async fn referrers_on(meta: &Meta) {
         assert!(refs.contains(&x.to_string()), "{x}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_starting_at_once_on_one_postgres_database_all_start() {
+    // A `serve` and its workers start together against a fresh database: each connects and
+    // migrates; none fails on another's half-made tables.
+    let Some(url) = postgres().await else {
+        return;
+    };
+    let mut starting = Vec::new();
+    for _ in 0..8 {
+        let url = url.clone();
+        starting.push(tokio::spawn(async move { Meta::connect(&url).await }));
+    }
+    for s in starting {
+        let meta = s.await.unwrap().unwrap();
+        meta.ensure_repository("contoso.x.standard").await.unwrap();
+    }
+}
