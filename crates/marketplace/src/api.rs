@@ -347,6 +347,9 @@ async fn get_submission(
     Ok(axum::Json(submission_json(&s)).into_response())
 }
 
+/// The submission's timeline: JSON (`{"items", "next"}`), or with `Accept: text/event-stream`
+/// server-sent events — each event once, with its `seq` as the SSE id (a reconnecting client's
+/// `Last-Event-ID` resumes after it) — ending when the submission reaches a final state.
 async fn events(
     Extract(api): Extract<Api>,
     Path(id): Path<String>,
@@ -355,12 +358,81 @@ async fn events(
     let s = api.submission(&id).await?;
     api.authorize(&headers, Action::ReadSubmission(&s.publisher))
         .await?;
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if wants_stream {
+        let after = headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        return Ok(event_stream(api.market.clone(), id, after).into_response());
+    }
     let events = api.market.events(&id, 0).await.map_err(internal)?;
     let items: Vec<Value> = events
         .iter()
         .map(|e| json!({"seq": e.seq, "at": e.at, "kind": e.kind, "data": e.data}))
         .collect();
     Ok(axum::Json(json!({"items": items, "next": Value::Null})).into_response())
+}
+
+/// How often a stream looks for new events.
+const POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn event_stream(
+    market: Market,
+    id: String,
+    after: i64,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    struct Follow {
+        market: Market,
+        id: String,
+        after: i64,
+        pending: std::collections::VecDeque<crate::submissions::Event>,
+        over: bool,
+    }
+    let start = Follow {
+        market,
+        id,
+        after,
+        pending: Default::default(),
+        over: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut f| async move {
+        loop {
+            if let Some(e) = f.pending.pop_front() {
+                f.after = e.seq;
+                let event = Event::default()
+                    .id(e.seq.to_string())
+                    .event(e.kind.clone())
+                    .data(e.data.clone());
+                return Some((Ok(event), f));
+            }
+            if f.over {
+                return None;
+            }
+            // Final state first, then the events: nothing written before the state is missed.
+            let final_state = match f.market.submission(&f.id).await {
+                Ok(Some(s)) => s.state.is_final(),
+                Ok(None) | Err(_) => true,
+            };
+            match f.market.events(&f.id, f.after).await {
+                Ok(new) => f.pending.extend(new),
+                Err(_) => return None,
+            }
+            if final_state {
+                f.over = true;
+            } else if f.pending.is_empty() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn transition(

@@ -327,3 +327,73 @@ async fn bad_requests_get_the_status_and_place_they_deserve() {
     assert_eq!(json["offer"]["offer"], "tempfilter");
     assert_eq!(json["submissions"].as_array().unwrap().len(), 2, "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_as_server_sent_events_until_a_final_state() {
+    let w = world().await;
+    let id = w.submission_in(State::Queued).await;
+    let contoso = w.token("contoso").unwrap().to_owned();
+    let stream = |last: Option<&str>| {
+        let mut req = Request::builder()
+            .uri(format!("/api/v1/submissions/{id}/events"))
+            .header("Authorization", format!("Bearer {contoso}"))
+            .header("Accept", "text/event-stream");
+        if let Some(l) = last {
+            req = req.header("Last-Event-ID", l);
+        }
+        w.app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let res = stream(None).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    // The pipeline moves it on while the client listens; the stream ends at `failed`.
+    let market = w.market.clone();
+    let mover = id.clone();
+    tokio::spawn(async move {
+        for to in [State::Ingesting, State::Certifying, State::Failed] {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            market.transition(&mover, to, None).await.unwrap();
+        }
+    });
+    let body = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        res.into_body().collect(),
+    )
+    .await
+    .expect("the stream ends at a final state")
+    .unwrap()
+    .to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let events: Vec<(String, String)> = text
+        .split("\n\n")
+        .filter(|e| e.contains("data:"))
+        .map(|e| {
+            let field = |name: &str| {
+                e.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            (field("id"), field("data"))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ["queued", "ingesting", "certifying", "failed"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((i + 1).to_string(), (*s).to_owned()))
+        .collect();
+    assert_eq!(events, expected, "{text}");
+    // Reconnecting with Last-Event-ID: only what came after, then the end.
+    let res = stream(Some("2")).await.unwrap();
+    let text =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(
+        !text.contains("data: queued") && !text.contains("data: ingesting"),
+        "{text}"
+    );
+    assert!(
+        text.contains("id: 3") && text.contains("data: failed"),
+        "{text}"
+    );
+}
