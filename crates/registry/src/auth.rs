@@ -87,6 +87,7 @@ impl Principal {
             Namespace::Preview { publisher } | Namespace::Staging { publisher } => {
                 self.member_of(publisher)
             }
+            Namespace::Content => false,
         }
     }
 
@@ -94,7 +95,7 @@ impl Principal {
     pub fn may_write(&self, repository: &str) -> bool {
         match Namespace::of(repository) {
             Namespace::Staging { publisher } => self.is(Role::Admin) || self.member_of(publisher),
-            Namespace::Public | Namespace::Preview { .. } => false,
+            Namespace::Public | Namespace::Preview { .. } | Namespace::Content => false,
         }
     }
 }
@@ -103,8 +104,15 @@ impl Principal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Namespace<'a> {
     Public,
-    Preview { publisher: &'a str },
-    Staging { publisher: &'a str },
+    Preview {
+        publisher: &'a str,
+    },
+    Staging {
+        publisher: &'a str,
+    },
+    /// `content/<submission>`: the marketplace's own copy of a submitted image, which the
+    /// pipeline certifies by digest; read by reviewers and admins, written by no client.
+    Content,
 }
 
 impl<'a> Namespace<'a> {
@@ -113,6 +121,9 @@ impl<'a> Namespace<'a> {
             && let Some((publisher, _)) = rest.split_once('/')
         {
             return Namespace::Staging { publisher };
+        }
+        if repository.starts_with("content/") {
+            return Namespace::Content;
         }
         if let Some(identifier) = repository.strip_prefix("preview/") {
             let publisher = identifier.split('.').next().unwrap_or(identifier);
@@ -254,23 +265,40 @@ mod tests {
             "contoso.tempfilter.standard",
             "preview/contoso.tempfilter.standard",
             "staging/contoso/tempfilter",
+            "content/0123abcd",
         ];
         // (principal, [read, write] per repo)
-        let cases: [(&Principal, [(bool, bool); 3]); 5] = [
+        let cases: [(&Principal, [(bool, bool); 4]); 5] = [
             (
                 &Principal::Anonymous,
-                [(true, false), (false, false), (false, false)],
+                [
+                    (true, false),
+                    (false, false),
+                    (false, false),
+                    (false, false),
+                ],
             ),
             (
                 &member("contoso"),
-                [(true, false), (true, false), (true, true)],
+                [(true, false), (true, false), (true, true), (false, false)],
             ),
             (
                 &member("fabrikam"),
-                [(true, false), (false, false), (false, false)],
+                [
+                    (true, false),
+                    (false, false),
+                    (false, false),
+                    (false, false),
+                ],
             ),
-            (&reviewer, [(true, false), (true, false), (true, false)]),
-            (&admin, [(true, false), (true, false), (true, true)]),
+            (
+                &reviewer,
+                [(true, false), (true, false), (true, false), (true, false)],
+            ),
+            (
+                &admin,
+                [(true, false), (true, false), (true, true), (true, false)],
+            ),
         ];
         for (who, want) in cases {
             for (repo, (read, write)) in repos.iter().zip(want) {
