@@ -13,6 +13,7 @@ pub mod api;
 pub mod db;
 pub mod jobs;
 pub mod offers;
+pub mod pipeline;
 pub mod submissions;
 
 pub use db::Market;

@@ -1,7 +1,8 @@
 //! Submissions and their lifecycle (`spec/marketplace.md`):
 //!
 //! ```text
-//! queued ─► ingesting ─► certifying ─┬─► failed | incomplete
+//! queued ─► ingesting ─► certifying ─┬─► failed | incomplete   (ingesting ─► incomplete too:
+//!                                    │                          the source could not be read)
 //!                                    └─► in-review ─┬─► rejected   (reason required)
 //!                                                   └─► approved ─► preview ─► live
 //! any state before live ─► withdrawn
@@ -76,7 +77,9 @@ impl State {
             Queued => &[],
             Ingesting => &[Queued],
             Certifying => &[Ingesting],
-            Failed | Incomplete | InReview => &[Certifying],
+            Failed | InReview => &[Certifying],
+            // A blocking check could not run, or the image could not be read at all.
+            Incomplete => &[Ingesting, Certifying],
             Rejected | Approved => &[InReview],
             Preview => &[Approved],
             Live => &[Preview],
@@ -240,6 +243,20 @@ impl Market {
         append_event(&mut tx, id, now, "state", to.as_str()).await?;
         tx.commit().await?;
         Ok(from)
+    }
+
+    /// Adds a non-state event to the submission's timeline (`ingested <digest>`, progress).
+    pub async fn record(&self, id: &str, kind: &str, data: &str) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        // Holding the submission's row numbers the events one at a time.
+        sqlx::query("UPDATE submissions SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, id, now, kind, data).await?;
+        tx.commit().await
     }
 
     /// The submission's timeline, oldest first, after `after` (a `seq`; 0 for all).

@@ -1,0 +1,198 @@
+//! The pipeline's ingest step on a real registry (blob directory + SQLite, and PostgreSQL when
+//! set up) with a 3-platform image from the fixture builder staged the way a publisher's push
+//! leaves it: the submission's own copy has the same digests, the next step is queued, a re-run
+//! (as after a lost lease) changes nothing, and a source that is not the publisher's staging
+//! ends `incomplete` with the reason.
+//!
+//! Deliberately panicking: these are test assertions.
+
+use std::path::Path;
+use std::time::Duration;
+
+use edgecert_fixtures::{Arch, ImageSpec, PlatformImage, write_oci_layout};
+use edgecert_marketplace::Market;
+use edgecert_marketplace::pipeline::{CONTENT_TAG, Pipeline};
+use edgecert_marketplace::submissions::State;
+use edgecert_registry::api::Registry;
+use edgecert_registry::digest::Digest;
+use edgecert_registry::meta::Meta;
+use edgecert_registry::store::FsStore;
+
+fn blob(layout: &Path, d: &str) -> Vec<u8> {
+    let (alg, hex) = d.split_once(':').unwrap();
+    std::fs::read(layout.join("blobs").join(alg).join(hex)).unwrap()
+}
+
+/// Puts an OCI layout's image into `repo:tag` as a push does: blobs, platform manifests, the
+/// index with the tag last. Returns the index digest.
+async fn stage(reg: &Registry, layout: &Path, repo: &str, tag: &str) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let top = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let image_index: serde_json::Value = serde_json::from_slice(&blob(layout, &top)).unwrap();
+    for m in image_index["manifests"].as_array().unwrap() {
+        let md = m["digest"].as_str().unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&blob(layout, md)).unwrap();
+        let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
+        for l in manifest["layers"].as_array().unwrap() {
+            blobs.push(l["digest"].as_str().unwrap().to_owned());
+        }
+        for b in blobs {
+            let d: Digest = b.parse().unwrap();
+            let bytes = blob(layout, &b);
+            reg.store.put(&d, None, bytes.as_slice()).await.unwrap();
+            reg.link(repo, &d).await.unwrap();
+        }
+        reg.put_manifest_bytes(
+            repo,
+            m["mediaType"].as_str().unwrap(),
+            &blob(layout, md),
+            Some(md),
+        )
+        .await
+        .unwrap();
+    }
+    let media = image_index["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.index.v1+json");
+    reg.put_manifest_bytes(repo, media, &blob(layout, &top), Some(tag))
+        .await
+        .unwrap();
+    top
+}
+
+async fn pipelines(dir: &Path) -> Vec<(&'static str, Pipeline)> {
+    let mut urls = vec![(
+        "sqlite",
+        format!("sqlite://{}?mode=rwc", dir.join("m.db").display()),
+    )];
+    if let Some(url) = edgecert_registry::test_support::fresh_postgres().await {
+        urls.push(("postgres", url));
+    }
+    let mut out = Vec::new();
+    for (name, url) in urls {
+        let meta = Meta::connect(&url).await.unwrap();
+        let market = Market::open(&meta).await.unwrap();
+        let store = FsStore::open(dir.join(format!("blobs-{name}")))
+            .await
+            .unwrap();
+        out.push((
+            name,
+            Pipeline {
+                market,
+                registry: Registry::new(store, meta),
+                owner: "worker-1".into(),
+                lease: Duration::from_secs(60),
+            },
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_copies_the_staged_image_with_its_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    let platforms = [Arch::Amd64, Arch::Armhf, Arch::Arm64]
+        .into_iter()
+        .map(|a| PlatformImage::busybox(a, &["/bin/sleep", "3600"]).unwrap())
+        .collect();
+    write_oci_layout(&layout, &ImageSpec::new(platforms)).unwrap();
+    for (db, p) in pipelines(dir.path()).await {
+        let staged = stage(&p.registry, &layout, "staging/contoso/tempfilter", "1.0.3").await;
+        let s = p
+            .market
+            .submit(
+                "contoso.tempfilter.standard",
+                "contoso",
+                "staging/contoso/tempfilter:1.0.3",
+            )
+            .await
+            .unwrap();
+        assert!(p.run_once().await.unwrap(), "{db}: the ingest job ran");
+        let now = p.market.submission(&s.id).await.unwrap().unwrap();
+        assert_eq!(now.state, State::Ingesting, "{db}");
+        // The copy: same index digest, every platform manifest readable there.
+        let content = Pipeline::content_repository(&s.id);
+        let copied = p.registry.meta.tag(&content, CONTENT_TAG).await.unwrap();
+        assert_eq!(copied.unwrap().to_string(), staged, "{db}");
+        let events = p.market.events(&s.id, 0).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == "ingested" && e.data == staged),
+            "{db}: {events:?}"
+        );
+        let jobs = p.market.jobs(&s.id).await.unwrap();
+        let steps: Vec<(&str, &str)> = jobs
+            .iter()
+            .map(|j| (j.step.as_str(), j.state.as_str()))
+            .collect();
+        assert_eq!(steps, [("ingest", "done"), ("certify", "ready")], "{db}");
+        // Ingesting again (a re-run after a lost lease) is harmless: same copy, same digest.
+        let again = p
+            .registry
+            .promote("staging/contoso/tempfilter", "1.0.3", &content, CONTENT_TAG)
+            .await
+            .unwrap();
+        assert_eq!(again.to_string(), staged, "{db}");
+
+        // A source outside the publisher's staging: incomplete, with the reason.
+        let bad = p
+            .market
+            .submit(
+                "contoso.tempfilter.standard",
+                "contoso",
+                "staging/fabrikam/tempfilter:1.0.3",
+            )
+            .await
+            .unwrap();
+        // (The certify job of the first is claimed first and put back; run until the ingest.)
+        while p.market.submission(&bad.id).await.unwrap().unwrap().state == State::Queued {
+            assert!(p.run_once().await.unwrap(), "{db}: a job was ready");
+        }
+        let ended = p.market.submission(&bad.id).await.unwrap().unwrap();
+        assert_eq!(ended.state, State::Incomplete, "{db}");
+        assert!(
+            ended
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("staging/contoso/"),
+            "{db}: {:?}",
+            ended.reason
+        );
+        // A tag that is not in staging: incomplete too, naming the source.
+        let missing = p
+            .market
+            .submit(
+                "contoso.tempfilter.standard",
+                "contoso",
+                "staging/contoso/tempfilter:9.9.9",
+            )
+            .await
+            .unwrap();
+        while p
+            .market
+            .submission(&missing.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            == State::Queued
+        {
+            assert!(p.run_once().await.unwrap(), "{db}: a job was ready");
+        }
+        let ended = p.market.submission(&missing.id).await.unwrap().unwrap();
+        assert_eq!(ended.state, State::Incomplete, "{db}");
+        assert!(
+            ended
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("9.9.9"),
+            "{db}: {:?}",
+            ended.reason
+        );
+    }
+}
