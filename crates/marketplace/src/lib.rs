@@ -4,10 +4,11 @@
 //! ([`jobs`]). Both live in the registry's database (SQLite or PostgreSQL, one code path),
 //! in tables of their own with their own migrations ([`db`]).
 //!
-//! The HTTP API's first part is here ([`api`]: offers, submissions, review transitions, with
-//! one authorization decision for every route). Not here yet: the pipeline steps themselves,
-//! the event stream, the catalog, policy versions, the commands; `serve` does not mount the
-//! API until submissions can move through the pipeline.
+//! The HTTP API's first part is here ([`api`]: offers, submissions, review transitions, the
+//! timeline as server-sent events, with one authorization decision for every route), and the
+//! worker with its first step ([`pipeline`]: ingest). Not here yet: the certify, preview and
+//! go-live steps, the catalog, policy versions, the commands; `serve` does not mount the API
+//! until submissions can move through the whole pipeline.
 
 pub mod api;
 pub mod db;
