@@ -753,3 +753,56 @@ fn race(which: Backends) {
         "{head}"
     );
 }
+
+#[test]
+fn promote_keeps_a_sha512_manifest_digest() {
+    let Some(server) = serve(Backends::Embedded) else {
+        return;
+    };
+    let reg = server.reg.clone();
+    server.rt.block_on(async move {
+        let config = br#"{"architecture":"amd64","os":"linux"}"#;
+        let cd = Digest::of(Algorithm::Sha512, config);
+        reg.store.put(&cd, None, &config[..]).await.unwrap();
+        reg.link("staging/contoso/five12", &cd).await.unwrap();
+        let m = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd.to_string(), "size": config.len()},
+            "layers": []
+        })
+        .to_string();
+        let md = Digest::of(Algorithm::Sha512, m.as_bytes());
+        reg.put_manifest_bytes(
+            "staging/contoso/five12",
+            "application/vnd.oci.image.manifest.v1+json",
+            m.as_bytes(),
+            Some(&md.to_string()),
+        )
+        .await
+        .unwrap();
+        let promoted = reg
+            .promote(
+                "staging/contoso/five12",
+                &md.to_string(),
+                "contoso.five12.standard",
+                "1.0.0",
+            )
+            .await
+            .unwrap();
+        assert_eq!(promoted, md);
+        let tagged = reg.meta.tag("contoso.five12.standard", "1.0.0").await.unwrap();
+        assert_eq!(tagged, Some(md.clone()));
+        // A tag that is not a valid tag is refused.
+        let e = reg
+            .promote(
+                "staging/contoso/five12",
+                &md.to_string(),
+                "contoso.five12.standard",
+                "bad tag",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_str(), "MANIFEST_INVALID", "{}", e.message);
+    });
+}

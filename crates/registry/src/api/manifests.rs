@@ -461,9 +461,18 @@ impl Registry {
                 }
                 self.link(to, b).await?;
             }
-            let reference = tag.map_or_else(|| d.to_string(), str::to_owned);
-            self.put_manifest_bytes(to, &row.media_type, &bytes, Some(&reference))
+            // By digest first (whatever its algorithm), then the tag at that digest.
+            self.put_manifest_bytes(to, &row.media_type, &bytes, Some(&d.to_string()))
                 .await?;
+            if let Some(tag) = tag {
+                if !route::valid_tag(tag) {
+                    return Err(invalid(format!("invalid tag {tag:?}")));
+                }
+                let frozen = Registry::exact_tags_immutable(to);
+                let set = self.meta.set_tag(to, tag, d, frozen).await;
+                self.manifests.forget(to);
+                set?;
+            }
             Ok(())
         })
     }
