@@ -15,10 +15,8 @@
 //! before a collection is never collected before the manifest that refers to it arrives —
 //! the race CNCF distribution's offline GC is known for.
 
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -32,24 +30,10 @@ const BUF: usize = 256 * 1024;
 pub struct FsStore {
     root: PathBuf,
     /// Upload sessions with a request writing to them: a second concurrent writer is refused.
-    busy: Mutex<HashSet<String>>,
+    busy: super::Writers,
     /// Held while a blob is published (or its time refreshed) and while the collector decides
     /// on and removes one: a push can never refresh a blob the collector is removing.
     publishing: tokio::sync::Mutex<()>,
-}
-
-/// Releases an upload session's busy mark when the writer is done (or panics).
-struct Busy<'a> {
-    store: &'a FsStore,
-    id: String,
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut busy) = self.store.busy.lock() {
-            busy.remove(&self.id);
-        }
-    }
 }
 
 async fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -93,7 +77,7 @@ impl FsStore {
         }
         Ok(FsStore {
             root,
-            busy: Mutex::new(HashSet::new()),
+            busy: super::Writers::default(),
             publishing: tokio::sync::Mutex::new(()),
         })
     }
@@ -229,20 +213,6 @@ impl FsStore {
         }
     }
 
-    fn claim(&self, id: &UploadId) -> Result<Busy<'_>, StoreError> {
-        let mut busy = self
-            .busy
-            .lock()
-            .map_err(|_| io::Error::other("lock poisoned"))?;
-        if !busy.insert(id.as_str().to_owned()) {
-            return Err(StoreError::UploadBusy);
-        }
-        Ok(Busy {
-            store: self,
-            id: id.as_str().to_owned(),
-        })
-    }
-
     /// Appends a chunk to an upload session. With `offset`, the chunk must start exactly where
     /// the session ends (else [`StoreError::RangeMismatch`]). Returns the new size; the bytes
     /// are synced before it returns, so what a client was told it sent survives a crash.
@@ -252,7 +222,7 @@ impl FsStore {
         offset: Option<u64>,
         mut r: impl AsyncRead + Unpin,
     ) -> Result<u64, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         let path = self.upload_path(id);
         let mut file = match tokio::fs::OpenOptions::new().append(true).open(&path).await {
             Ok(f) => f,
@@ -272,7 +242,7 @@ impl FsStore {
     /// may span restarts, so no hash state is trusted), verified, synced and moved into place.
     /// On a digest mismatch the session is removed.
     pub async fn finish(&self, id: &UploadId, expected: &Digest) -> Result<u64, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         let path = self.upload_path(id);
         let mut file = match tokio::fs::File::open(&path).await {
             Ok(f) => f,
@@ -301,7 +271,7 @@ impl FsStore {
 
     /// Cancels an upload session; `false` when it did not exist.
     pub async fn cancel(&self, id: &UploadId) -> Result<bool, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         match tokio::fs::remove_file(self.upload_path(id)).await {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -355,7 +325,7 @@ impl FsStore {
                     continue;
                 }
                 let name = e.file_name().to_string_lossy().into_owned();
-                if dir == "uploads" && self.busy.lock().is_ok_and(|b| b.contains(&name)) {
+                if dir == "uploads" && self.busy.is_writing(&name) {
                     continue;
                 }
                 match tokio::fs::remove_file(e.path()).await {

@@ -57,6 +57,45 @@ pub enum StoreError {
     Object(#[from] object_store::Error),
 }
 
+/// Upload sessions with a request writing to them in this process: a second concurrent
+/// writer of one session is refused, and the collector leaves them alone.
+#[derive(Debug, Default)]
+pub(crate) struct Writers(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// A session's writer mark, released when the writer is done (or panics).
+pub(crate) struct Writing<'a> {
+    writers: &'a Writers,
+    id: String,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.writers.0.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+impl Writers {
+    pub(crate) fn claim(&self, id: &UploadId) -> Result<Writing<'_>, StoreError> {
+        let mut set = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("lock poisoned"))?;
+        if !set.insert(id.as_str().to_owned()) {
+            return Err(StoreError::UploadBusy);
+        }
+        Ok(Writing {
+            writers: self,
+            id: id.as_str().to_owned(),
+        })
+    }
+
+    pub(crate) fn is_writing(&self, id: &str) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(id))
+    }
+}
+
 /// What a garbage collection removed and kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GcReport {

@@ -21,9 +21,9 @@
 //! counted in the session; S3 removes those by the bucket's lifecycle rule
 //! (`AbortIncompleteMultipartUpload`), which operators set on the bucket.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -101,22 +101,9 @@ pub struct S3Store {
     os: Arc<dyn ObjectStore>,
     prefix: Key,
     /// Upload sessions with a request writing to them in this process.
-    busy: Mutex<HashSet<String>>,
+    busy: super::Writers,
     /// Held while a blob is completed and while the collector decides on and removes one.
     publishing: tokio::sync::Mutex<()>,
-}
-
-struct Busy<'a> {
-    store: &'a S3Store,
-    id: String,
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut busy) = self.store.busy.lock() {
-            busy.remove(&self.id);
-        }
-    }
 }
 
 fn not_found(e: &object_store::Error) -> bool {
@@ -205,7 +192,7 @@ impl S3Store {
         let store = S3Store {
             os,
             prefix,
-            busy: Mutex::new(HashSet::new()),
+            busy: super::Writers::default(),
             publishing: tokio::sync::Mutex::new(()),
         };
         store
@@ -372,27 +359,13 @@ impl S3Store {
         Ok(self.chunks(id).await?.as_ref().map(Self::size_of))
     }
 
-    fn claim(&self, id: &UploadId) -> Result<Busy<'_>, StoreError> {
-        let mut busy = self
-            .busy
-            .lock()
-            .map_err(|_| io::Error::other("lock poisoned"))?;
-        if !busy.insert(id.as_str().to_owned()) {
-            return Err(StoreError::UploadBusy);
-        }
-        Ok(Busy {
-            store: self,
-            id: id.as_str().to_owned(),
-        })
-    }
-
     pub async fn append(
         &self,
         id: &UploadId,
         offset: Option<u64>,
         mut r: impl AsyncRead + Unpin + Send,
     ) -> Result<u64, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         let Some(chunks) = self.chunks(id).await? else {
             return Err(StoreError::UploadUnknown);
         };
@@ -444,7 +417,7 @@ impl S3Store {
     }
 
     pub async fn finish(&self, id: &UploadId, expected: &Digest) -> Result<u64, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         let Some(chunks) = self.chunks(id).await? else {
             return Err(StoreError::UploadUnknown);
         };
@@ -476,7 +449,7 @@ impl S3Store {
     }
 
     pub async fn cancel(&self, id: &UploadId) -> Result<bool, StoreError> {
-        let _busy = self.claim(id)?;
+        let _writing = self.busy.claim(id)?;
         if self.chunks(id).await?.is_none() {
             return Ok(false);
         }
@@ -543,7 +516,7 @@ impl S3Store {
             let Some(id) = UploadId::parse(&id) else {
                 continue;
             };
-            if t > cutoff || self.busy.lock().is_ok_and(|b| b.contains(id.as_str())) {
+            if t > cutoff || self.busy.is_writing(id.as_str()) {
                 continue;
             }
             self.remove_session(&id).await?;
