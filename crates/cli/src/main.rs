@@ -56,8 +56,10 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
-    /// Run the marketplace registry (OCI Distribution at /v2/) on one port.
+    /// Run the marketplace (registry at /v2/, API at /api/v1, pipeline workers) on one port.
     Serve(commands::serve::ServeArgs),
+    /// Run marketplace pipeline jobs only (scale-out: next to `serve`, same database and blobs).
+    Worker(commands::worker::WorkerArgs),
     /// Manage marketplace accounts: each command prints the new API token.
     Admin(commands::admin::AdminArgs),
 }
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Manifest(args) => commands::manifest::run(&args).map(|()| 0),
         Command::Import(cmd) => commands::import::run(cmd).map(|()| 0),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Worker(args) => commands::worker::run(args),
         Command::Admin(args) => commands::admin::run(args),
     };
     match result {

@@ -1,5 +1,6 @@
-//! The marketplace HTTP API under `/api/v1` (`spec/marketplace.md`), the part that exists so
-//! far: offers, submissions and their lifecycle transitions, the review queue.
+//! The marketplace HTTP API under `/api/v1` (`spec/marketplace.md`): offers, submissions and
+//! their lifecycle transitions, reports and SBOMs, the review queue, the publisher's sign-off
+//! (go-live), and the public catalog with deployment manifests.
 //!
 //! One authorization decision for every route ([`allowed`]): API clients send
 //! `Authorization: Bearer <API token>` (the registry's accounts and tokens); no credentials is
@@ -25,13 +26,41 @@ use crate::submissions::{State, Submission, TransitionError};
 pub const MAX_OFFER: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
-struct Api {
-    market: Market,
+pub(crate) struct Api {
+    pub(crate) market: Market,
     meta: Meta,
+    /// `host:port` clients pull from (for pull commands and manifests); `None`: the request's
+    /// `Host`.
+    registry_host: Option<String>,
 }
 
-/// The `/api/v1` router over the marketplace and the registry's accounts.
-pub fn router(market: Market, meta: Meta) -> Router {
+impl Api {
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Where clients pull from: `--public-url`'s host, else the request's `Host`.
+    pub(crate) fn registry_host(&self, headers: &HeaderMap) -> String {
+        if let Some(h) = &self.registry_host {
+            return h.clone();
+        }
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned()
+    }
+}
+
+/// The `/api/v1` router over the marketplace and the registry's accounts. `public_url` is the
+/// URL clients reach this server at (`http://host:port`), for the pull commands it shows.
+pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
+    let registry_host = public_url.map(|u| {
+        u.trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    });
     Router::new()
         .route("/api/v1/offers/{identifier}", put(put_offer).get(get_offer))
         .route("/api/v1/offers/{identifier}/submissions", post(submit))
@@ -40,13 +69,26 @@ pub fn router(market: Market, meta: Meta) -> Router {
         .route("/api/v1/submissions/{id}/approve", post(approve))
         .route("/api/v1/submissions/{id}/reject", post(reject))
         .route("/api/v1/submissions/{id}/withdraw", post(withdraw))
+        .route("/api/v1/submissions/{id}/go-live", post(go_live))
+        .route("/api/v1/submissions/{id}/report", get(report))
+        .route("/api/v1/submissions/{id}/sbom", get(sbom))
         .route("/api/v1/review", get(review))
-        .with_state(Api { market, meta })
+        .route("/api/v1/catalog", get(crate::catalog::list))
+        .route("/api/v1/catalog/{identifier}", get(crate::catalog::detail))
+        .route(
+            "/api/v1/catalog/{identifier}/deployment",
+            get(crate::catalog::deployment),
+        )
+        .with_state(Api {
+            market,
+            meta,
+            registry_host,
+        })
 }
 
 /// An API error: status, code, message.
 #[derive(Debug)]
-pub struct Error(StatusCode, &'static str, String);
+pub struct Error(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
@@ -55,7 +97,7 @@ impl IntoResponse for Error {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Error {
     Error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "INTERNAL",
@@ -63,7 +105,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
     )
 }
 
-fn not_found(what: String) -> Error {
+pub(crate) fn not_found(what: String) -> Error {
     Error(StatusCode::NOT_FOUND, "NOT_FOUND", what)
 }
 
@@ -80,6 +122,8 @@ pub enum Action<'a> {
     ReadSubmission(&'a str),
     /// Withdraw a submission of this publisher.
     Withdraw(&'a str),
+    /// Sign off on a preview of this publisher: go live.
+    GoLive(&'a str),
     /// Approve or reject; read the review queue.
     Review,
 }
@@ -106,7 +150,8 @@ pub fn allowed(who: &Principal, action: Action<'_>) -> bool {
             | Action::ReadOffer(p)
             | Action::Submit(p)
             | Action::ReadSubmission(p)
-            | Action::Withdraw(p),
+            | Action::Withdraw(p)
+            | Action::GoLive(p),
         ) => member_of(p),
     }
 }
@@ -193,8 +238,10 @@ fn submission_json(s: &Submission) -> Value {
         "id": s.id,
         "identifier": s.identifier,
         "source": s.source,
+        "version": s.version,
         "state": s.state.as_str(),
-        "verdict": Value::Null,
+        "verdict": s.verdict,
+        "digest": s.digest,
         "reason": s.reason,
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
@@ -443,16 +490,22 @@ async fn transition(
 ) -> Result<Response, Error> {
     match api.market.transition(id, to, reason).await {
         Ok(_) => Ok(axum::Json(submission_json(&api.submission(id).await?)).into_response()),
-        Err(TransitionError::NotFound(_)) => Err(not_found(format!("no submission {id}"))),
-        Err(e @ TransitionError::Conflict { .. }) => {
-            Err(Error(StatusCode::CONFLICT, "STATE_CONFLICT", e.to_string()))
+        Err(e) => Err(transition_error(id, e)),
+    }
+}
+
+fn transition_error(id: &str, e: TransitionError) -> Error {
+    match e {
+        TransitionError::NotFound(_) => not_found(format!("no submission {id}")),
+        e @ TransitionError::Conflict { .. } => {
+            Error(StatusCode::CONFLICT, "STATE_CONFLICT", e.to_string())
         }
-        Err(e @ TransitionError::ReasonRequired) => Err(Error(
+        e @ TransitionError::ReasonRequired => Error(
             StatusCode::BAD_REQUEST,
             "REASON_REQUIRED",
             format!("at $.reason: {e}"),
-        )),
-        Err(TransitionError::Db(e)) => Err(internal(e)),
+        ),
+        TransitionError::Db(e) => internal(e),
     }
 }
 
@@ -462,7 +515,84 @@ async fn approve(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     api.authorize(&headers, Action::Review).await?;
-    transition(&api, &id, State::Approved, None).await
+    // Approval queues the preview step in the same transaction.
+    match api
+        .market
+        .transition_then(&id, State::Approved, None, Some(crate::jobs::Step::Preview))
+        .await
+    {
+        Ok(_) => Ok(axum::Json(submission_json(&api.submission(&id).await?)).into_response()),
+        Err(e) => Err(transition_error(&id, e)),
+    }
+}
+
+/// The publisher's sign-off on the preview: queues go-live (once); `202`.
+async fn go_live(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::GoLive(&s.publisher))
+        .await?;
+    match api.market.request_go_live(&id).await.map_err(internal)? {
+        Ok(_) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(submission_json(&api.submission(&id).await?)),
+        )
+            .into_response()),
+        Err(state) => Err(Error(
+            StatusCode::CONFLICT,
+            "STATE_CONFLICT",
+            format!("submission is {state}: only a preview goes live"),
+        )),
+    }
+}
+
+/// The report JSON as `edgecert check --format json` writes it.
+async fn report(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::ReadSubmission(&s.publisher))
+        .await?;
+    let (report, _) = api
+        .market
+        .report(&id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            not_found(format!(
+                "submission {id} is {} and has no report yet",
+                s.state.as_str()
+            ))
+        })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], report).into_response())
+}
+
+/// The SBOM (CycloneDX JSON).
+async fn sbom(
+    Extract(api): Extract<Api>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let s = api.submission(&id).await?;
+    api.authorize(&headers, Action::ReadSubmission(&s.publisher))
+        .await?;
+    let sbom = api
+        .market
+        .report(&id)
+        .await
+        .map_err(internal)?
+        .and_then(|(_, sbom)| sbom)
+        .ok_or_else(|| not_found(format!("submission {id} has no SBOM")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/vnd.cyclonedx+json")],
+        sbom,
+    )
+        .into_response())
 }
 
 async fn reject(

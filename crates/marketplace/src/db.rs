@@ -4,25 +4,46 @@
 use edgecert_registry::meta::{Meta, MetaError, apply_migrations};
 use sqlx::AnyPool;
 
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE offers (identifier TEXT PRIMARY KEY, publisher TEXT NOT NULL, \
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE offers (identifier TEXT PRIMARY KEY, publisher TEXT NOT NULL, \
          offer TEXT NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE TABLE submissions (id TEXT PRIMARY KEY, identifier TEXT NOT NULL, \
+            "CREATE TABLE submissions (id TEXT PRIMARY KEY, identifier TEXT NOT NULL, \
          publisher TEXT NOT NULL, source TEXT NOT NULL, version TEXT, state TEXT NOT NULL, \
          verdict TEXT, reason TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE INDEX submissions_by_state ON submissions (state, created_at)",
-        "CREATE TABLE submission_events (submission TEXT NOT NULL, seq BIGINT NOT NULL, \
+            "CREATE INDEX submissions_by_state ON submissions (state, created_at)",
+            "CREATE TABLE submission_events (submission TEXT NOT NULL, seq BIGINT NOT NULL, \
          at BIGINT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, \
          PRIMARY KEY (submission, seq))",
-        "CREATE TABLE jobs (id TEXT PRIMARY KEY, submission TEXT NOT NULL, step TEXT NOT NULL, \
+            "CREATE TABLE jobs (id TEXT PRIMARY KEY, submission TEXT NOT NULL, step TEXT NOT NULL, \
          state TEXT NOT NULL, attempts BIGINT NOT NULL, owner TEXT, lease_until BIGINT, \
          run_after BIGINT NOT NULL, error TEXT, created_at BIGINT NOT NULL, \
          updated_at BIGINT NOT NULL)",
-        "CREATE INDEX jobs_claimable ON jobs (state, run_after)",
-    ],
-)];
+            "CREATE INDEX jobs_claimable ON jobs (state, run_after)",
+        ],
+    ),
+    (
+        2,
+        &[
+            // The offer as it was when submitted (later edits do not change what was judged)
+            // and the image's digest once ingested.
+            "ALTER TABLE submissions ADD COLUMN offer TEXT",
+            "ALTER TABLE submissions ADD COLUMN digest TEXT",
+            "CREATE TABLE reports (submission TEXT PRIMARY KEY, report TEXT NOT NULL, \
+             sbom TEXT, created_at BIGINT NOT NULL)",
+            // A version that went live, and the tags the go-live step wrote for it.
+            "CREATE TABLE releases (identifier TEXT NOT NULL, version TEXT NOT NULL, \
+             submission TEXT NOT NULL, digest TEXT NOT NULL, tags TEXT NOT NULL, \
+             live_at BIGINT NOT NULL, PRIMARY KEY (identifier, version))",
+            // The catalog entry: the listing of the newest live version.
+            "CREATE TABLE catalog (identifier TEXT PRIMARY KEY, publisher TEXT NOT NULL, \
+             submission TEXT NOT NULL, version TEXT NOT NULL, offer TEXT NOT NULL, \
+             report TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ],
+    ),
+];
 
 /// The marketplace's handle on the database it shares with the registry.
 #[derive(Debug, Clone)]

@@ -11,10 +11,12 @@
 //! until submissions can move through the whole pipeline.
 
 pub mod api;
+pub mod catalog;
 pub mod db;
 pub mod jobs;
 pub mod offers;
 pub mod pipeline;
+pub mod releases;
 pub mod submissions;
 
 pub use db::Market;

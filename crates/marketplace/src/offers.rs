@@ -79,8 +79,8 @@ impl Market {
         value: &str,
     ) -> Result<Vec<Submission>, sqlx::Error> {
         let sql = format!(
-            "SELECT id, identifier, publisher, source, state, reason, created_at, updated_at \
-             FROM submissions WHERE {condition}"
+            "SELECT {} FROM submissions WHERE {condition}",
+            crate::submissions::COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)

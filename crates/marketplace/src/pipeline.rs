@@ -2,18 +2,36 @@
 //! idempotent — a job whose worker died is run again from the start by whoever claims it
 //! next — and every write of the outcome is fenced by the job's lease.
 //!
-//! Steps so far: **ingest** from the publisher's staging repository of this registry
-//! (`staging/<publisher>/<name>:<tag>` or `@<digest>`): the image, every platform, is copied
-//! into `content/<submission>:submitted` with every digest preserved (blobs linked, manifests
-//! byte for byte), and from then on the pipeline works from that copy. Certify, preview and
-//! go-live are the next steps to write; until then a certify job waits.
+//! - **ingest** from the publisher's staging repository of this registry
+//!   (`staging/<publisher>/<name>:<tag>` or `@<digest>`): the image, every platform, is copied
+//!   into `content/<submission>:submitted` with every digest preserved (blobs linked,
+//!   manifests byte for byte); from then on the pipeline works from that copy, by digest.
+//! - **certify**: the copy is written out as an OCI layout and handed to the very
+//!   `certify()` `edgecert check` calls (static pass, malware engines, and the ingestion test on
+//!   this worker's Moby engine unless turned off); the report JSON (rendered as `check
+//!   --format json` renders it) and the SBOM are kept; the submission ends `failed`,
+//!   `incomplete` or `in-review` by the report's verdict. The lease is renewed while it runs.
+//! - **preview** (queued by a reviewer's approval): `preview/<identifier>:<version>`.
+//! - **go-live** (queued by the publisher's sign-off): into `<identifier>`, the exact tag
+//!   first, then each rolling tag — only forward in version order —, `latest` last; then the
+//!   release and the catalog entry, then `live`.
 
 use std::time::Duration;
 
+use edgecert_engine::analyze::malware::MalwareOptions;
+use edgecert_engine::certify::{CertifyError, CertifyOptions, certify};
+use edgecert_engine::image::layer::Progress;
+use edgecert_engine::image::source::ImageSource;
+use edgecert_engine::ingest::RunMode;
+use edgecert_engine::offer::Offer;
+use edgecert_engine::policy::Policy;
+use edgecert_engine::report::{Verdict, json};
 use edgecert_registry::api::Registry;
+use edgecert_registry::meta::is_exact_version;
 
 use crate::Market;
-use crate::jobs::Step;
+use crate::jobs::{Job, Step};
+use crate::releases::{Release, version_order};
 use crate::submissions::{State, Submission, TransitionError};
 
 /// The tag of a submission's own copy in `content/<submission>`.
@@ -34,6 +52,18 @@ pub struct Pipeline {
     pub registry: Registry,
     pub owner: String,
     pub lease: Duration,
+    pub certification: Certification,
+}
+
+/// How the certify step certifies: what `edgecert check` takes as flags.
+#[derive(Debug, Clone, Default)]
+pub struct Certification {
+    pub policy: Policy,
+    pub malware: MalwareOptions,
+    /// Run the ingestion test on the Moby engine at `DOCKER_HOST` (`false`: `--no-run`).
+    pub run: bool,
+    /// Layer-reading threads; 0 = one per core.
+    pub threads: usize,
 }
 
 /// Why a step did not succeed: worth retrying, or the submission's own problem.
@@ -42,12 +72,41 @@ enum StepError {
     Retry(String),
     /// The submission's (an unreadable source): it ends `incomplete` with this reason.
     Submission(String),
+    /// The lease ran out while the step ran: another worker has the job now.
+    Lost,
+}
+
+fn retry(e: impl std::fmt::Display) -> StepError {
+    StepError::Retry(e.to_string())
 }
 
 impl Pipeline {
     /// The repository of `submission`'s own copy.
     pub fn content_repository(submission: &str) -> String {
         format!("content/{submission}")
+    }
+
+    /// Runs jobs until `stop` fires, polling every `idle` when there is none. A failure of
+    /// the database is logged and retried.
+    pub async fn run(&self, idle: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let worked = match self.run_once().await {
+                Ok(worked) => worked,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pipeline: job not run");
+                    false
+                }
+            };
+            if !worked {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
     }
 
     /// Claims one job and runs it; `false` when no job was ready.
@@ -68,18 +127,9 @@ impl Pipeline {
         }
         let outcome = match job.step {
             Step::Ingest => self.ingest(&submission).await,
-            // Not written yet: put back, untouched, for a worker that has it.
-            Step::Certify | Step::Preview | Step::GoLive => {
-                self.market
-                    .fail(
-                        &job,
-                        &self.owner,
-                        "this worker cannot run this step yet",
-                        Some(Duration::from_secs(60)),
-                    )
-                    .await?;
-                return Ok(true);
-            }
+            Step::Certify => self.certify(&submission, &job).await,
+            Step::Preview => self.preview(&submission).await,
+            Step::GoLive => self.go_live(&submission).await,
         };
         match outcome {
             Ok(next) => {
@@ -92,6 +142,9 @@ impl Pipeline {
             }
             Err(StepError::Submission(why)) => {
                 if self.market.fail(&job, &self.owner, &why, None).await? {
+                    self.market.record(&submission.id, "error", &why).await?;
+                    // Before certification ends the submission is incomplete; later (a
+                    // go-live refused) it stays where it is, the reason on its timeline.
                     match self
                         .market
                         .transition(&submission.id, State::Incomplete, Some(&why))
@@ -102,6 +155,7 @@ impl Pipeline {
                     }
                 }
             }
+            Err(StepError::Lost) => {}
         }
         Ok(true)
     }
@@ -127,11 +181,289 @@ impl Pipeline {
                 _ => StepError::Retry(e.message),
             })?;
         self.market
+            .set_digest(&s.id, &digest.to_string())
+            .await
+            .map_err(retry)?;
+        self.market
             .record(&s.id, "ingested", &digest.to_string())
             .await
-            .map_err(|e| StepError::Retry(e.to_string()))?;
+            .map_err(retry)?;
         Ok(Some(Step::Certify))
     }
+
+    /// Certify: `ingesting → certifying → failed | incomplete | in-review`.
+    async fn certify(&self, s: &Submission, job: &Job) -> Result<Option<Step>, StepError> {
+        match self.market.transition(&s.id, State::Certifying, None).await {
+            Ok(_) | Err(TransitionError::Conflict { .. }) => {}
+            Err(e) => return Err(retry(e)),
+        }
+        let offer = submitted_offer(s)?;
+        let tmp = tempfile::Builder::new()
+            .prefix("edgecert-submission-")
+            .tempdir()
+            .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
+        let layout = tmp.path().join("image");
+        let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
+        self.registry
+            .export_layout(
+                &Pipeline::content_repository(&s.id),
+                CONTENT_TAG,
+                &layout,
+                &reference,
+            )
+            .await
+            .map_err(|e| StepError::Retry(e.message))?;
+        self.market
+            .record(&s.id, "progress", "certify: reading every layer")
+            .await
+            .map_err(retry)?;
+        let (trigger, cancel) = edgecert_engine::cancel::new();
+        let options = CertifyOptions {
+            image: ImageSource::Oci {
+                dir: layout,
+                reference: Some(reference),
+            },
+            remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
+            policy: self.certification.policy.clone(),
+            published: None,
+            threads: self.certification.threads,
+            malware: self.certification.malware.clone(),
+            cancel: cancel.clone(),
+        };
+        let run = self.certification.run;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = LayerProgress(tx);
+        let mut work = tokio::task::spawn_blocking(move || {
+            let ingest = edgecert_runtime::MobyIngest::new().with_cancel(cancel);
+            let mode = if run {
+                RunMode::Run(&ingest)
+            } else {
+                RunMode::NoRun
+            };
+            let report = certify(&offer, &options, mode, &progress);
+            (report, offer)
+        });
+        // While it runs: keep the lease, and put progress on the timeline (a line per layer
+        // read, at most one a second).
+        let mut renew = tokio::time::interval(self.lease / 3);
+        renew.tick().await;
+        let (mut layers, mut last) = (0u64, std::time::Instant::now());
+        let joined = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                Some(()) = rx.recv() => {
+                    layers += 1;
+                    if last.elapsed() >= Duration::from_secs(1) {
+                        last = std::time::Instant::now();
+                        let _ = self.market.record(&s.id, "progress", &format!("certify: {layers} layer(s) read")).await;
+                    }
+                }
+                _ = renew.tick() => {
+                    if !self.market.renew(job, &self.owner, self.lease).await.unwrap_or(false) {
+                        trigger.fire("lease lost");
+                        let _ = work.await;
+                        return Err(StepError::Lost);
+                    }
+                }
+            }
+        };
+        let (certified, _offer) =
+            joined.map_err(|e| StepError::Retry(format!("the certification task: {e}")))?;
+        let mut report = match certified {
+            Ok(r) => r,
+            // The image could not be read at all: the submission's problem.
+            Err(e @ CertifyError::Source { .. }) => {
+                return Err(StepError::Submission(e.to_string()));
+            }
+            // Engines (clamd down), temp space, a signal: ours, try again.
+            Err(e) => return Err(StepError::Retry(e.to_string())),
+        };
+        // The report names the image as the publisher submitted it, not our temporary copy.
+        if let Some(image) = report.image.as_mut() {
+            image.source = s.source.clone();
+        }
+        let text = json::render(&report);
+        let sbom = report
+            .sbom
+            .as_ref()
+            .map(|b| edgecert_engine::sbom::cyclonedx::render(&b.inventory));
+        let (verdict, to) = match report.verdict {
+            Verdict::Pass => ("pass", State::InReview),
+            Verdict::Fail => ("fail", State::Failed),
+            Verdict::Incomplete => ("incomplete", State::Incomplete),
+        };
+        self.market
+            .store_report(&s.id, &text, sbom.as_deref(), verdict, None)
+            .await
+            .map_err(retry)?;
+        let reason = (to != State::InReview).then(|| failing_checks(&report));
+        match self.market.transition(&s.id, to, reason.as_deref()).await {
+            Ok(_) | Err(TransitionError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(retry(e)),
+        }
+    }
+
+    /// Preview: `approved → preview`, the image at `preview/<identifier>:<version>`.
+    async fn preview(&self, s: &Submission) -> Result<Option<Step>, StepError> {
+        let version = version(s)?;
+        self.registry
+            .promote(
+                &Pipeline::content_repository(&s.id),
+                CONTENT_TAG,
+                &format!("preview/{}", s.identifier),
+                version,
+            )
+            .await
+            .map_err(|e| match e.code.as_str() {
+                "DENIED" => StepError::Submission(e.message),
+                _ => StepError::Retry(e.message),
+            })?;
+        match self.market.transition(&s.id, State::Preview, None).await {
+            Ok(_) | Err(TransitionError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(retry(e)),
+        }
+    }
+
+    /// Go-live: tags into `<identifier>` (blobs and manifests are in place before any tag),
+    /// the release and catalog entry, then `preview → live`.
+    async fn go_live(&self, s: &Submission) -> Result<Option<Step>, StepError> {
+        let version = version(s)?.to_owned();
+        let offer_text = s.offer.clone().unwrap_or_default();
+        let offer = submitted_offer(s)?;
+        let public = s.identifier.as_str();
+        let preview = format!("preview/{public}");
+        let refused = |e: edgecert_registry::api::error::ApiError| match e.code.as_str() {
+            "DENIED" => StepError::Submission(format!("go-live refused: {}", e.message)),
+            _ => StepError::Retry(e.message),
+        };
+        // The exact tag: written once, never moved (a different digest is refused).
+        let digest = self
+            .registry
+            .promote(&preview, &version, public, &version)
+            .await
+            .map_err(refused)?;
+        let mut written = vec![version.clone()];
+        let releases = self.market.releases(public).await.map_err(retry)?;
+        let mut rolling: Vec<&String> = offer
+            .tags()
+            .iter()
+            .filter(|t| **t != version && !is_exact_version(t))
+            .collect();
+        // `latest` last, after the rolling tags it summarizes.
+        rolling.sort_by_key(|t| *t == "latest");
+        for tag in rolling {
+            if !covers(tag, &version) {
+                let note = format!("tag {tag}: not a rolling tag of {version}; left alone");
+                self.market
+                    .record(&s.id, "go-live", &note)
+                    .await
+                    .map_err(retry)?;
+                continue;
+            }
+            let current = self.registry.meta.tag(public, tag).await.map_err(retry)?;
+            let behind = match current {
+                None => true,
+                Some(d) if d == digest => true,
+                Some(d) => match releases.iter().find(|r| r.digest == d.to_string()) {
+                    Some(r) => version_order(&version, &r.version).is_ge(),
+                    None => true,
+                },
+            };
+            if !behind {
+                let note = format!("tag {tag}: points at a newer version; left alone");
+                self.market
+                    .record(&s.id, "go-live", &note)
+                    .await
+                    .map_err(retry)?;
+                continue;
+            }
+            self.registry
+                .promote(&preview, &digest.to_string(), public, tag)
+                .await
+                .map_err(refused)?;
+            written.push(tag.clone());
+        }
+        let report = self
+            .market
+            .report(&s.id)
+            .await
+            .map_err(retry)?
+            .map(|(r, _)| r)
+            .unwrap_or_default();
+        let release = Release {
+            identifier: public.to_owned(),
+            version: version.clone(),
+            submission: s.id.clone(),
+            digest: digest.to_string(),
+            tags: written.clone(),
+            live_at: crate::db::now_ms(),
+        };
+        self.market
+            .release(&release, &offer_text, &report, &s.publisher)
+            .await
+            .map_err(retry)?;
+        self.market
+            .record(
+                &s.id,
+                "go-live",
+                &format!("tags written: {}", written.join(", ")),
+            )
+            .await
+            .map_err(retry)?;
+        match self.market.transition(&s.id, State::Live, None).await {
+            Ok(_) | Err(TransitionError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(retry(e)),
+        }
+    }
+}
+
+/// Counts layers read, for the timeline.
+struct LayerProgress(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Progress for LayerProgress {
+    fn layer_finished(&self, _digest: &edgecert_engine::digest::Digest) {
+        let _ = self.0.send(());
+    }
+}
+
+/// The offer as submitted, parsed.
+fn submitted_offer(s: &Submission) -> Result<Offer, StepError> {
+    let text = s.offer.as_deref().ok_or_else(|| {
+        StepError::Submission(format!(
+            "no offer was stored for {} when this was submitted",
+            s.identifier
+        ))
+    })?;
+    Offer::parse(text, "offer.json").map_err(|e| StepError::Submission(e.to_string()))
+}
+
+fn version(s: &Submission) -> Result<&str, StepError> {
+    s.version.as_deref().ok_or_else(|| {
+        StepError::Submission("the offer names no tag to publish ($.image.tags)".to_owned())
+    })
+}
+
+/// Whether rolling tag `tag` may point at `version`: `1.0` and `1` cover `1.0.3`; `latest`
+/// and names that are not versions (`stable`) cover every version.
+fn covers(tag: &str, version: &str) -> bool {
+    let numeric = tag
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    !numeric || version.starts_with(&format!("{tag}."))
+}
+
+/// `EC807, EC101` — the blocking checks that failed or could not run, as a reason.
+fn failing_checks(report: &edgecert_engine::report::Report) -> String {
+    use edgecert_engine::report::{Severity, Status};
+    let ids: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| {
+            c.severity == Severity::Blocking && matches!(c.status, Status::Fail | Status::Error)
+        })
+        .map(|c| c.id.as_str())
+        .collect();
+    format!("blocking checks: {}", ids.join(", "))
 }
 
 /// `staging/<publisher>/<name>:<tag>` or `…@<digest>` of the submission's own publisher, as

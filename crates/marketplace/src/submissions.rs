@@ -117,6 +117,14 @@ pub struct Submission {
     pub source: String,
     pub state: State,
     pub reason: Option<String>,
+    /// The exact version tag this submission publishes (`1.0.3`), from the offer's tags.
+    pub version: Option<String>,
+    /// `pass`, `fail` or `incomplete` once certified.
+    pub verdict: Option<String>,
+    /// The image's digest once ingested.
+    pub digest: Option<String>,
+    /// `offer.json` as it was when submitted.
+    pub offer: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -142,15 +150,24 @@ impl Market {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        // The offer as stored now is what this submission is judged and listed by.
+        let offer: Option<String> = sqlx::query("SELECT offer FROM offers WHERE identifier = $1")
+            .bind(identifier)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.get(0));
+        let version = offer.as_deref().and_then(version_of);
         sqlx::query(
-            "INSERT INTO submissions (id, identifier, publisher, source, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO submissions (id, identifier, publisher, source, state, version, offer, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(&id)
         .bind(identifier)
         .bind(publisher)
         .bind(source)
         .bind(State::Queued.as_str())
+        .bind(version.as_deref())
+        .bind(offer.as_deref())
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -164,19 +181,21 @@ impl Market {
             source: source.to_owned(),
             state: State::Queued,
             reason: None,
+            version,
+            verdict: None,
+            digest: None,
+            offer,
             created_at: now,
             updated_at: now,
         })
     }
 
     pub async fn submission(&self, id: &str) -> Result<Option<Submission>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT id, identifier, publisher, source, state, reason, created_at, updated_at \
-             FROM submissions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM submissions WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().and_then(self::row))
     }
 
@@ -187,6 +206,18 @@ impl Market {
         id: &str,
         to: State,
         reason: Option<&str>,
+    ) -> Result<State, TransitionError> {
+        self.transition_then(id, to, reason, None).await
+    }
+
+    /// [`Market::transition`], enqueueing the job `then` in the same transaction: the
+    /// approval that queues the preview step, the sign-off that queues go-live.
+    pub async fn transition_then(
+        &self,
+        id: &str,
+        to: State,
+        reason: Option<&str>,
+        then: Option<Step>,
     ) -> Result<State, TransitionError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if to == State::Rejected && reason.is_none() {
@@ -241,6 +272,9 @@ impl Market {
             return Err(conflict(&now_state));
         }
         append_event(&mut tx, id, now, "state", to.as_str()).await?;
+        if let Some(step) = then {
+            crate::jobs::enqueue_in(&mut tx, id, step, now).await?;
+        }
         tx.commit().await?;
         Ok(from)
     }
@@ -281,7 +315,11 @@ impl Market {
     }
 }
 
-/// A row of `SELECT id, identifier, publisher, source, state, reason, created_at, updated_at`.
+/// The columns [`row`] reads, in its order.
+pub(crate) const COLUMNS: &str = "id, identifier, publisher, source, state, reason, created_at, \
+     updated_at, version, verdict, digest, offer";
+
+/// A row of `SELECT {COLUMNS}`.
 pub(crate) fn row(r: &sqlx::any::AnyRow) -> Option<Submission> {
     Some(Submission {
         id: r.get(0),
@@ -292,12 +330,30 @@ pub(crate) fn row(r: &sqlx::any::AnyRow) -> Option<Submission> {
         reason: r.get(5),
         created_at: r.get(6),
         updated_at: r.get(7),
+        version: r.get(8),
+        verdict: r.get(9),
+        digest: r.get(10),
+        offer: r.get(11),
     })
+}
+
+/// The exact version a submission of `offer` publishes: its first `X.Y.Z` tag, else its
+/// default tag, else its first tag.
+pub fn version_of(offer: &str) -> Option<String> {
+    let offer = edgecert_engine::offer::Offer::parse(offer, "offer.json").ok()?;
+    let exact = |t: &&String| edgecert_registry::meta::is_exact_version(t);
+    offer
+        .tags()
+        .iter()
+        .find(exact)
+        .or_else(|| offer.tags().first())
+        .cloned()
+        .or_else(|| offer.default_tag().map(str::to_owned))
 }
 
 /// Appends an event to a submission's timeline inside `tx`. Callers hold the submission's row
 /// (they changed it in `tx`), so numbers never collide.
-async fn append_event(
+pub(crate) async fn append_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     submission: &str,
     at: i64,

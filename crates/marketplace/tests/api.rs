@@ -39,7 +39,7 @@ async fn world() -> World {
         .await
         .unwrap();
     World {
-        app: edgecert_marketplace::api::router(market.clone(), meta),
+        app: edgecert_marketplace::api::router(market.clone(), meta, None),
         market,
         roles: vec![
             ("anonymous", None),

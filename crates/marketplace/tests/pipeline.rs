@@ -83,6 +83,7 @@ async fn pipelines(dir: &Path) -> Vec<(&'static str, Pipeline)> {
                 registry: Registry::new(store, meta),
                 owner: "worker-1".into(),
                 lease: Duration::from_secs(60),
+                certification: Default::default(),
             },
         ));
     }

@@ -268,7 +268,7 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 /// `$XDG_CACHE_HOME/edgecert/malware`, else `~/.cache/edgecert/malware`. `EDGECERT_CACHE_DIR=`
 /// (empty) turns the cache off. A directory others could write to (or a symlink, or not ours)
 /// is not used: the run goes on without a cache and says why.
-fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     let dir = if let Some(dir) = std::env::var_os("EDGECERT_CACHE_DIR") {
         if dir.is_empty() {
             return None;

@@ -9,3 +9,4 @@ pub mod manifest;
 pub mod route;
 pub mod schema;
 pub mod serve;
+pub mod worker;

@@ -5,8 +5,11 @@
 //! session's bytes are on disk, synced).
 //!
 //! Blobs live in a directory (default) or S3-compatible object storage (`--blobs s3://…`);
-//! a garbage collection runs every `--gc-interval` seconds. The catalog, review and pipeline
-//! (issue 12) are not served yet.
+//! a garbage collection runs every `--gc-interval` seconds.
+//!
+//! The marketplace API (`/api/v1`: offers, submissions, review, go-live, catalog) is served on
+//! the same port, and `--workers` pipeline workers run in this process (0: none, leave the
+//! jobs to `edgecert worker` processes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,10 +49,15 @@ pub struct ServeArgs {
     /// EDGECERT_LOG variable (tracing's filter syntax; default `info`).
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub log_format: String,
+    /// Pipeline workers in this process (0: jobs are left to `edgecert worker`).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub workers: usize,
+    #[command(flatten)]
+    pub pipeline: super::worker::PipelineArgs,
 }
 
 /// Logs to stderr, filtered by `EDGECERT_LOG`.
-fn init_logs(format: &str) -> anyhow::Result<()> {
+pub fn init_logs(format: &str) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("EDGECERT_LOG") {
         Ok(f) => EnvFilter::try_new(&f).with_context(|| format!("EDGECERT_LOG={f:?}"))?,
@@ -110,12 +118,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("opening the metadata database {}", redact(&url)))?;
     let store = open_blobs(&args.data, args.blobs.as_deref()).await?;
-    let mut registry = Registry::new(store, meta);
+    let mut registry = Registry::new(store, meta.clone());
     registry.public_url = args.public_url.clone();
+    let market = edgecert_marketplace::Market::open(&meta)
+        .await
+        .context("opening the marketplace tables")?;
     let app = registry
         .clone()
         .router()
+        .merge(edgecert_marketplace::api::router(
+            market.clone(),
+            meta.clone(),
+            args.public_url.as_deref(),
+        ))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+    let workers = super::worker::start(
+        args.pipeline.pipelines(&market, &registry, args.workers)?,
+        stopped,
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -166,6 +187,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .context("serving");
     flusher.abort();
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
     if let Some(c) = collector {
         c.abort();
     }
@@ -179,7 +204,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
 }
 
 /// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];

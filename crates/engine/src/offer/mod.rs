@@ -6,6 +6,7 @@
 //! needs it, which is why nearly every field is optional here. The JSON Schema printed by
 //! `edgecert schema offer` is derived from these same types, so it cannot drift from the parser.
 
+pub mod deployment;
 mod init;
 
 use std::collections::BTreeMap;

@@ -488,3 +488,139 @@ impl Registry {
         Ok(())
     }
 }
+
+impl Registry {
+    /// Writes the image `reference` (tag or digest) of `repository` as an OCI image layout in
+    /// `dir` (created if missing): `oci-layout`, `index.json` naming the image `ref_name`, and
+    /// every manifest and blob it refers to under `blobs/<algorithm>/<hex>`, each byte for
+    /// byte. The pipeline's hand-over to the certification engine, which reads layouts like
+    /// any other source. Returns the image's digest.
+    pub async fn export_layout(
+        &self,
+        repository: &str,
+        reference: &str,
+        dir: &std::path::Path,
+        ref_name: &str,
+    ) -> Result<Digest, ApiError> {
+        let d = resolve(self, repository, reference).await?;
+        let row = self.meta.manifest(repository, &d).await?.ok_or_else(|| {
+            ApiError::new(
+                Code::ManifestUnknown,
+                format!("{repository}@{d} is unknown"),
+            )
+        })?;
+        let io = |e: std::io::Error| {
+            ApiError::new(Code::Internal, format!("writing {}: {e}", dir.display()))
+        };
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        let mut seen = std::collections::HashSet::new();
+        let size = self.export_digest(repository, &d, dir, &mut seen).await?;
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": row.media_type,
+                "digest": d.to_string(),
+                "size": size,
+                "annotations": {"org.opencontainers.image.ref.name": ref_name},
+            }],
+        });
+        tokio::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+            .await
+            .map_err(io)?;
+        tokio::fs::write(dir.join("index.json"), index.to_string())
+            .await
+            .map_err(io)?;
+        Ok(d)
+    }
+
+    /// One manifest of an export and what it refers to; returns its size.
+    fn export_digest<'a>(
+        &'a self,
+        repository: &'a str,
+        d: &'a Digest,
+        dir: &'a std::path::Path,
+        seen: &'a mut std::collections::HashSet<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, ApiError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let unknown = || {
+                ApiError::new(
+                    Code::ManifestUnknown,
+                    format!("{repository}@{d} is unknown"),
+                )
+            };
+            let row = self
+                .meta
+                .manifest(repository, d)
+                .await?
+                .ok_or_else(unknown)?;
+            let bytes = self
+                .store
+                .read_all(d, MAX_MANIFEST as u64)
+                .await?
+                .ok_or_else(unknown)?;
+            let parsed = parse(&row.media_type, &bytes)?;
+            for child in &parsed.children {
+                self.export_digest(repository, child, dir, seen).await?;
+            }
+            for b in &parsed.blobs {
+                if !seen.insert(b.to_string()) {
+                    continue;
+                }
+                if self.meta.linked_blob(repository, b).await?.is_none() {
+                    return Err(ApiError::new(
+                        Code::BlobUnknown,
+                        format!("blob {b} is not in {repository}"),
+                    ));
+                }
+                self.export_blob(b, dir).await?;
+            }
+            write_blob_file(dir, d, &bytes).await?;
+            Ok(bytes.len() as u64)
+        })
+    }
+
+    /// Streams blob `b` from the store to `dir/blobs/<algorithm>/<hex>`.
+    async fn export_blob(&self, b: &Digest, dir: &std::path::Path) -> Result<(), ApiError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let gone = || ApiError::new(Code::BlobUnknown, format!("blob {b} is not stored"));
+        let size = self.store.stat(b).await?.ok_or_else(gone)?;
+        let mut stream = self.store.read(b, 0, size).await?.ok_or_else(gone)?;
+        let path = blob_path(dir, b);
+        let io = |e: std::io::Error| {
+            ApiError::new(Code::Internal, format!("writing {}: {e}", path.display()))
+        };
+        tokio::fs::create_dir_all(path.parent().unwrap_or(dir))
+            .await
+            .map_err(io)?;
+        let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    Code::Internal,
+                    format!("reading blob {b} from the store: {e}"),
+                )
+            })?;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(())
+    }
+}
+
+fn blob_path(dir: &std::path::Path, d: &Digest) -> std::path::PathBuf {
+    dir.join("blobs").join(d.algorithm().as_str()).join(d.hex())
+}
+
+async fn write_blob_file(dir: &std::path::Path, d: &Digest, bytes: &[u8]) -> Result<(), ApiError> {
+    let path = blob_path(dir, d);
+    let io = |e: std::io::Error| {
+        ApiError::new(Code::Internal, format!("writing {}: {e}", path.display()))
+    };
+    tokio::fs::create_dir_all(path.parent().unwrap_or(dir))
+        .await
+        .map_err(io)?;
+    tokio::fs::write(&path, bytes).await.map_err(io)
+}
