@@ -58,6 +58,12 @@ enum Command {
     },
     /// Run the marketplace (registry at /v2/, API at /api/v1, pipeline workers) on one port.
     Serve(commands::serve::ServeArgs),
+    /// Submit a module to a marketplace: store the offer, push the image, follow certification.
+    Submit(commands::submit::SubmitArgs),
+    /// Review submissions on a marketplace: list, show, approve, reject.
+    Review(commands::review::ReviewArgs),
+    /// Take a submission in preview live (the publisher's sign-off).
+    Publish(commands::review::PublishArgs),
     /// Run marketplace pipeline jobs only (scale-out: next to `serve`, same database and blobs).
     Worker(commands::worker::WorkerArgs),
     /// Manage marketplace accounts: each command prints the new API token.
@@ -83,6 +89,9 @@ fn main() -> ExitCode {
         Command::Import(cmd) => commands::import::run(cmd).map(|()| 0),
         Command::Serve(args) => commands::serve::run(args),
         Command::Worker(args) => commands::worker::run(args),
+        Command::Submit(args) => commands::submit::run(args),
+        Command::Review(args) => commands::review::run(args),
+        Command::Publish(args) => commands::review::publish(args),
         Command::Admin(args) => commands::admin::run(args),
     };
     match result {

@@ -7,7 +7,7 @@
 //!   into `content/<submission>:submitted` with every digest preserved (blobs linked,
 //!   manifests byte for byte); from then on the pipeline works from that copy, by digest.
 //! - **certify**: the copy is written out as an OCI layout and handed to the very
-//!   `certify()` `edgecert check` calls (static pass, malware engines, and the ingestion test on
+//!   `certify()` `edgecert check` calls, with every tag the offer lists naming that one image (static pass, malware engines, and the ingestion test on
 //!   this worker's Moby engine unless turned off); the report JSON (rendered as `check
 //!   --format json` renders it) and the SBOM are kept; the submission ends `failed`,
 //!   `incomplete` or `in-review` by the report's verdict. The lease is renewed while it runs.
@@ -204,12 +204,16 @@ impl Pipeline {
             .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
         let layout = tmp.path().join("image");
         let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
+        // Every tag the offer lists names this one image: go-live writes them all from this
+        // digest, so they are one build by construction (EC602 sees them in the source).
+        let mut names = vec![reference.clone()];
+        names.extend(offer.tags().iter().filter(|t| **t != reference).cloned());
         self.registry
             .export_layout(
                 &Pipeline::content_repository(&s.id),
                 CONTENT_TAG,
                 &layout,
-                &reference,
+                &names,
             )
             .await
             .map_err(|e| StepError::Retry(e.message))?;

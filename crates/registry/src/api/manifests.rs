@@ -491,7 +491,8 @@ impl Registry {
 
 impl Registry {
     /// Writes the image `reference` (tag or digest) of `repository` as an OCI image layout in
-    /// `dir` (created if missing): `oci-layout`, `index.json` naming the image `ref_name`, and
+    /// `dir` (created if missing): `oci-layout`, `index.json` naming the image by each of
+    /// `ref_names` (one entry each, all the same digest), and
     /// every manifest and blob it refers to under `blobs/<algorithm>/<hex>`, each byte for
     /// byte. The pipeline's hand-over to the certification engine, which reads layouts like
     /// any other source. Returns the image's digest.
@@ -500,7 +501,7 @@ impl Registry {
         repository: &str,
         reference: &str,
         dir: &std::path::Path,
-        ref_name: &str,
+        ref_names: &[String],
     ) -> Result<Digest, ApiError> {
         let d = resolve(self, repository, reference).await?;
         let row = self.meta.manifest(repository, &d).await?.ok_or_else(|| {
@@ -515,15 +516,21 @@ impl Registry {
         tokio::fs::create_dir_all(dir).await.map_err(io)?;
         let mut seen = std::collections::HashSet::new();
         let size = self.export_digest(repository, &d, dir, &mut seen).await?;
+        let entries: Vec<serde_json::Value> = ref_names
+            .iter()
+            .map(|name| {
+                serde_json::json!({
+                    "mediaType": row.media_type,
+                    "digest": d.to_string(),
+                    "size": size,
+                    "annotations": {"org.opencontainers.image.ref.name": name},
+                })
+            })
+            .collect();
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [{
-                "mediaType": row.media_type,
-                "digest": d.to_string(),
-                "size": size,
-                "annotations": {"org.opencontainers.image.ref.name": ref_name},
-            }],
+            "manifests": entries,
         });
         tokio::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
             .await
