@@ -8,98 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write as _};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{available, have_command, run};
+use common::{available, docker, have_command, run, serve};
 use edgecert_fixtures::{Arch, PlatformImage, write_docker_archive};
-
-struct Serve {
-    child: std::process::Child,
-    addr: String,
-    /// What the server logged on stderr so far.
-    logs: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serve {
-    fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
-    }
-}
-
-fn serve(data: &std::path::Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edgecert"))
-        .args([
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Every line is kept (and the pipe drained, so logging never blocks the server); the
-    // first names the address.
-    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (first, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let kept = logs.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let _ = first.send(line.clone());
-            let mut all = kept.lock().unwrap();
-            all.push_str(&line);
-            all.push('\n');
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve printed nothing");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split("/v2/").next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    Serve { child, addr, logs }
-}
-
-fn docker(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[test]
 fn admin_prints_tokens_and_refuses_duplicates() {

@@ -1,0 +1,530 @@
+//! The marketplace end to end, on real parts: `edgecert serve` (SQLite + a blob directory)
+//! with its in-process pipeline worker and the Moby engine, the fixture builder's multi-arch
+//! module, and the real docker client. A publisher submits with `edgecert submit --wait` from
+//! an `oci:` layout, a reviewer approves with `edgecert review`, the publisher pulls the
+//! preview (anonymous clients cannot), signs off with `edgecert publish`, and anyone pulls and
+//! runs the live module and finds it in the catalog. Also: a second version moves the rolling
+//! tags forward and leaves the first exact tag alone; EICAR in a lower layer fails; a rejection
+//! carries its reason; a withdrawal; and the stored report is the one `edgecert check
+//! --format json` writes for the same image, offer and policy.
+//!
+//! Deliberately panicking: these are test assertions.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{
+    Serve, available, docker, edit_offer, example_spec, have_command, normalized, run, serve_with,
+};
+use edgecert_fixtures::{ImageSpec, Layer, write_oci_layout};
+use serde_json::{Value, json};
+
+const EICAR: &[u8] = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// The API through curl: (status, JSON body or Null).
+fn api(
+    addr: &str,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-X", method, "-w", "\n%{http_code}"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(b) = body {
+        cmd.args([
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &b.to_string(),
+        ]);
+    }
+    let out = cmd.arg(format!("http://{addr}{path}")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (
+        status.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+/// `edgecert` with the server and a token in the environment.
+fn client(addr: &str, token: &str, args: &[&str]) -> common::Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+        .args(args)
+        .env("EDGECERT_SERVER", format!("http://{addr}"))
+        .env("EDGECERT_TOKEN", token)
+        .output()
+        .unwrap();
+    common::Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn token(data: &Path, args: &[&str]) -> String {
+    let mut all = vec!["admin", "--data", data.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let r = run(&all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout.trim().to_owned()
+}
+
+/// Waits until the submission is in `state` (panics on a final state that is not it).
+fn wait_for(addr: &str, token: &str, id: &str, state: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, s) = api(
+            addr,
+            Some(token),
+            "GET",
+            &format!("/api/v1/submissions/{id}"),
+            None,
+        );
+        assert_eq!(status, 200, "{s}");
+        if s["state"] == state {
+            return s;
+        }
+        assert!(
+            !["failed", "incomplete", "rejected", "withdrawn", "live"]
+                .contains(&s["state"].as_str().unwrap_or("")),
+            "waiting for {state}: {s}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "still {s} after 240 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The submission id `submit` printed on stderr.
+fn submission_id(stderr: &str) -> String {
+    stderr
+        .split("submission ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no submission id in {stderr}"))
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+/// The example module with `tags`, its script saying `marker` (so each version differs).
+fn module(
+    dir: &Path,
+    name: &str,
+    tags: &[&str],
+    marker: &str,
+    extra: Option<Layer>,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut spec: ImageSpec = example_spec();
+    for p in &mut spec.platforms {
+        p.layers
+            .push(Layer::new().file("app/VERSION", marker.as_bytes().to_vec(), 0o644));
+        if let Some(l) = &extra {
+            p.layers.insert(1, l.clone());
+        }
+    }
+    spec.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+    let layout = dir.join(format!("{name}-image"));
+    write_oci_layout(&layout, &spec).unwrap();
+    let module = dir.join(name);
+    let r = run(&["init", module.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let offer = module.join("offer.json");
+    edit_offer(&offer, |o| {
+        o["offer"] = json!("tempfilter");
+        o["image"]["tags"] = json!(tags);
+        o["image"]["defaultTag"] = json!(tags[1]);
+    });
+    (offer, layout)
+}
+
+fn services() -> bool {
+    available("curl", have_command("curl"))
+        && available(
+            "docker (Moby)",
+            have_command("docker")
+                && Command::new("docker")
+                    .arg("info")
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+        )
+}
+
+#[test]
+fn a_module_goes_from_submission_to_the_catalog() {
+    if !services() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let publisher = token(&data, &["create-publisher", "contoso"]);
+    let reviewer = token(&data, &["create-reviewer", "rita"]);
+    let server: Serve = serve_with(&data, &[], &[("EDGECERT_RUN_WINDOW", "3")]);
+    let addr = server.addr.clone();
+    let (offer, layout) = module(dir.path(), "v1", &["1.0.3", "1.0", "latest"], "1.0.3", None);
+    let image = format!("oci:{}:1.0.3", layout.display());
+
+    // Submit and wait: certified, in review, the report on stdout, exit 0.
+    let r = client(
+        &addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &image,
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.logs());
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["verdict"], "pass", "{}", r.stdout);
+    assert!(
+        report["ingestion"]["engine"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Moby"),
+        "{}",
+        r.stdout
+    );
+    let first = submission_id(&r.stderr);
+    let s = wait_for(&addr, &reviewer, &first, "in-review");
+    assert_eq!(s["version"], "1.0.3");
+    // The publisher cannot review its own submission; the reviewer sees it in the queue.
+    assert_eq!(
+        client(&addr, &publisher, &["review", "approve", &first]).code,
+        2
+    );
+    let queue = client(&addr, &reviewer, &["review", "list"]);
+    assert!(queue.stdout.contains(&first), "{}", queue.stdout);
+    let approve = client(&addr, &reviewer, &["review", "approve", &first]);
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    wait_for(&addr, &reviewer, &first, "preview");
+
+    // The preview: the publisher pulls it, an anonymous client cannot.
+    let anon = dir.path().join("docker-anon");
+    let preview = format!("{addr}/preview/contoso.tempfilter.standard:1.0.3");
+    let (ok, text) = docker(&anon, &["pull", &preview], None);
+    assert!(!ok, "anonymous preview pull: {text}");
+    let mine = dir.path().join("docker-contoso");
+    let (ok, text) = docker(
+        &mine,
+        &["login", &addr, "-u", "contoso", "--password-stdin"],
+        Some(&publisher),
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = docker(&mine, &["pull", &preview], None);
+    assert!(ok, "publisher's preview pull: {text}");
+
+    // Go live; anyone pulls the rolling tag and it runs through Moby.
+    let r = client(&addr, &publisher, &["publish", &first]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("live"), "{}", r.stdout);
+    let public = format!("{addr}/contoso.tempfilter.standard:1.0");
+    let (ok, text) = docker(&anon, &["pull", &public], None);
+    assert!(ok, "anonymous pull of the live module: {text}");
+    let (ok, text) = docker(
+        &anon,
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/busybox",
+            &public,
+            "cat",
+            "/app/VERSION",
+        ],
+        None,
+    );
+    assert!(ok && text.contains("1.0.3"), "{text}");
+    let (status, catalog) = api(&addr, None, "GET", "/api/v1/catalog", None);
+    assert_eq!(status, 200);
+    let item = &catalog["items"][0];
+    assert_eq!(
+        item["identifier"], "contoso.tempfilter.standard",
+        "{catalog}"
+    );
+    assert_eq!(item["tags"], json!(["1.0", "1.0.3", "latest"]), "{catalog}");
+    assert_eq!(
+        item["platforms"],
+        json!(["linux/amd64", "linux/arm/v7"]),
+        "{catalog}"
+    );
+    let (status, manifest) = api(
+        &addr,
+        None,
+        "GET",
+        "/api/v1/catalog/contoso.tempfilter.standard/deployment?tag=1.0",
+        None,
+    );
+    assert_eq!(status, 200, "{manifest}");
+    let modules = &manifest["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"];
+    let img = modules.as_object().unwrap().values().next().unwrap()["settings"]["image"].clone();
+    assert_eq!(img, json!(public), "{manifest}");
+
+    // A second version: 1.0 and latest move forward, 1.0.3 stays where it was.
+    let (offer2, layout2) = module(dir.path(), "v2", &["1.0.4", "1.0", "latest"], "1.0.4", None);
+    let image2 = format!("oci:{}:1.0.4", layout2.display());
+    let r = client(
+        &addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer2.to_str().unwrap(),
+            "--image",
+            &image2,
+            "--wait",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let second = submission_id(&r.stderr);
+    assert_eq!(
+        client(&addr, &reviewer, &["review", "approve", &second]).code,
+        0
+    );
+    wait_for(&addr, &publisher, &second, "preview");
+    assert_eq!(client(&addr, &publisher, &["publish", &second]).code, 0);
+    let (_, detail) = api(
+        &addr,
+        None,
+        "GET",
+        "/api/v1/catalog/contoso.tempfilter.standard",
+        None,
+    );
+    let version_of = |tag: &str| {
+        detail["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tag"] == tag)
+            .map(|t| t["version"].clone())
+    };
+    assert_eq!(version_of("1.0.3"), Some(json!("1.0.3")), "{detail}");
+    assert_eq!(version_of("1.0.4"), Some(json!("1.0.4")), "{detail}");
+    assert_eq!(version_of("1.0"), Some(json!("1.0.4")), "{detail}");
+    assert_eq!(version_of("latest"), Some(json!("1.0.4")), "{detail}");
+    assert_eq!(detail["version"], "1.0.4");
+    let (ok, text) = docker(
+        &anon,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--entrypoint",
+            "/bin/busybox",
+            &public,
+            "cat",
+            "/app/VERSION",
+        ],
+        None,
+    );
+    assert!(ok && text.contains("1.0.4"), "{text}");
+
+    // EICAR in a lower layer: failed, with the EC807 finding; exit 1.
+    let eicar = Layer::new().file("opt/tools/eicar.com", EICAR.to_vec(), 0o644);
+    let (offer3, layout3) = module(
+        dir.path(),
+        "v3",
+        &["1.0.5", "1.0", "latest"],
+        "1.0.5",
+        Some(eicar),
+    );
+    let image3 = format!("oci:{}:1.0.5", layout3.display());
+    let r = client(
+        &addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer3.to_str().unwrap(),
+            "--image",
+            &image3,
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let ec807 = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "EC807")
+        .unwrap();
+    assert_eq!(ec807["status"], "fail", "{ec807}");
+    assert!(ec807.to_string().contains("eicar.com"), "{ec807}");
+    let failed = submission_id(&r.stderr);
+    let s = wait_for(&addr, &publisher, &failed, "failed");
+    assert!(s["reason"].as_str().unwrap_or("").contains("EC807"), "{s}");
+
+    // A rejection needs a reason, and the publisher sees it.
+    let (offer4, layout4) = module(dir.path(), "v4", &["1.0.6", "1.0", "latest"], "1.0.6", None);
+    let image4 = format!("oci:{}:1.0.6", layout4.display());
+    let r = client(
+        &addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer4.to_str().unwrap(),
+            "--image",
+            &image4,
+            "--wait",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rejected = submission_id(&r.stderr);
+    let (status, _) = api(
+        &addr,
+        Some(&reviewer),
+        "POST",
+        &format!("/api/v1/submissions/{rejected}/reject"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 400);
+    let r = client(
+        &addr,
+        &reviewer,
+        &[
+            "review",
+            "reject",
+            &rejected,
+            "--reason",
+            "not a real IoT Edge use case",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, s) = api(
+        &addr,
+        Some(&publisher),
+        "GET",
+        &format!("/api/v1/submissions/{rejected}"),
+        None,
+    );
+    assert_eq!(
+        (s["state"].clone(), s["reason"].clone()),
+        (json!("rejected"), json!("not a real IoT Edge use case"))
+    );
+
+    // Withdrawn before review: it never reaches the queue.
+    let r = client(
+        &addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer4.to_str().unwrap(),
+            "--image",
+            &image4,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let withdrawn = submission_id(&r.stderr);
+    let (status, s) = api(
+        &addr,
+        Some(&publisher),
+        "POST",
+        &format!("/api/v1/submissions/{withdrawn}/withdraw"),
+        None,
+    );
+    assert_eq!(
+        (status, s["state"].clone()),
+        (200, json!("withdrawn")),
+        "{s}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, s) = api(
+        &addr,
+        Some(&publisher),
+        "GET",
+        &format!("/api/v1/submissions/{withdrawn}"),
+        None,
+    );
+    assert_eq!(s["state"], "withdrawn", "{s}");
+    let (_, queue) = api(&addr, Some(&reviewer), "GET", "/api/v1/review", None);
+    assert_eq!(queue["items"], json!([]), "{queue}");
+}
+
+/// The stored report is what `edgecert check --format json` writes for the same image, offer
+/// and policy (`durationMs` and the image's source name aside: the pipeline names the image
+/// as submitted). Static pass only: an ingestion test's measurements differ run to run.
+#[test]
+fn the_stored_report_is_the_check_report() {
+    if !available("curl", have_command("curl")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let publisher = token(&data, &["create-publisher", "contoso"]);
+    let server = serve_with(&data, &["--no-run"], &[]);
+    let (offer, layout) = module(dir.path(), "m", &["1.0.3", "1.0", "latest"], "1.0.3", None);
+    let image = format!("oci:{}:1.0.3", layout.display());
+    let r = client(
+        &server.addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &image,
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    // Without the ingestion test a pass is incomplete, exactly as `check --no-run` says.
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let id = submission_id(&r.stderr);
+    let out = Command::new("curl")
+        .args(["-sS", "-H", &format!("Authorization: Bearer {publisher}")])
+        .arg(format!(
+            "http://{}/api/v1/submissions/{id}/report",
+            server.addr
+        ))
+        .output()
+        .unwrap();
+    let stored = String::from_utf8(out.stdout).unwrap();
+    let check = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &image,
+        "--no-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(check.code, 3, "{}", check.stderr);
+    assert_eq!(normalized(&stored), normalized(&check.stdout));
+    // And byte for byte once those two fields are the same.
+    let mut a: Value = serde_json::from_str(&stored).unwrap();
+    a["durationMs"] = json!(0);
+    a["image"]["source"] = json!("x");
+    let mut b: Value = serde_json::from_str(&check.stdout).unwrap();
+    b["durationMs"] = json!(0);
+    b["image"]["source"] = json!("x");
+    assert_eq!(
+        serde_json::to_string_pretty(&a).unwrap(),
+        serde_json::to_string_pretty(&b).unwrap()
+    );
+    assert_eq!(
+        stored, r.stdout,
+        "submit --format json prints the stored report"
+    );
+}
