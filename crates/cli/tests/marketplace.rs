@@ -528,3 +528,198 @@ fn the_stored_report_is_the_check_report() {
         "submit --format json prints the stored report"
     );
 }
+
+/// A process we start and may kill -9: `edgecert worker` or a second `serve`.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(args: &[&str], env: &[(String, String)], log: &Path) -> Proc {
+    let file = std::fs::File::create(log).unwrap();
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_edgecert"))
+            .arg("worker")
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// How many times the submission's certification started (the event the certify step
+/// writes each time it runs).
+fn certify_runs(addr: &str, token: &str, id: &str) -> usize {
+    let (_, events) = api(
+        addr,
+        Some(token),
+        "GET",
+        &format!("/api/v1/submissions/{id}/events"),
+        None,
+    );
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "progress" && e["data"] == "certify: reading every layer")
+        .count()
+}
+
+/// Scale-out: PostgreSQL + S3-compatible storage, one `serve` that runs no jobs and two
+/// `edgecert worker` processes: six submissions, each certified exactly once, all in review.
+#[test]
+fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
+    if !services() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(database) = rt.block_on(edgecert_registry::test_support::fresh_postgres()) else {
+        return;
+    };
+    let Ok(endpoint) = std::env::var("EDGECERT_TEST_S3_ENDPOINT") else {
+        edgecert_registry::test_support::missing("EDGECERT_TEST_S3_ENDPOINT");
+        return;
+    };
+    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} (scripts/setup.sh)"));
+    let blobs = format!(
+        "s3://{}/{}",
+        var("EDGECERT_TEST_S3_BUCKET"),
+        edgecert_registry::test_support::short_id()
+    );
+    let env: Vec<(String, String)> = vec![
+        ("AWS_ENDPOINT_URL".into(), endpoint),
+        (
+            "AWS_ACCESS_KEY_ID".into(),
+            var("EDGECERT_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            var("EDGECERT_TEST_S3_SECRET_KEY"),
+        ),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("EDGECERT_RUN_WINDOW".into(), "3".into()),
+    ];
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let r = run(&[
+        "admin",
+        "--database",
+        &database,
+        "create-publisher",
+        "contoso",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let publisher = r.stdout.trim().to_owned();
+    let server = serve_with(
+        &data,
+        &["--database", &database, "--blobs", &blobs, "--workers", "0"],
+        &env_refs,
+    );
+    let shared = ["--database", database.as_str(), "--blobs", blobs.as_str()];
+    let _w1 = worker(&shared, &env, &dir.path().join("w1.log"));
+    let _w2 = worker(&shared, &env, &dir.path().join("w2.log"));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let version = format!("2.0.{i}");
+        let (offer, layout) = module(
+            dir.path(),
+            &format!("s{i}"),
+            &[&version, "2.0", "latest"],
+            &version,
+            None,
+        );
+        let image = format!("oci:{}:{version}", layout.display());
+        let r = client(
+            &server.addr,
+            &publisher,
+            &[
+                "submit",
+                "--offer",
+                offer.to_str().unwrap(),
+                "--image",
+                &image,
+            ],
+        );
+        assert_eq!(r.code, 0, "{}\n{}", r.stderr, server.logs());
+        ids.push(submission_id(&r.stderr));
+    }
+    for id in &ids {
+        let s = wait_for(&server.addr, &publisher, id, "in-review");
+        assert_eq!(s["verdict"], "pass", "{s}");
+        assert_eq!(
+            certify_runs(&server.addr, &publisher, id),
+            1,
+            "{id} certified more than once"
+        );
+    }
+    let logs = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+    for n in ["w1.log", "w2.log"] {
+        assert!(!logs(n).contains("panicked"), "{}", logs(n));
+        // Both took part (each polls twice a second; a certification takes seconds).
+        assert!(logs(n).contains("step=\"certify\""), "{n}: {}", logs(n));
+    }
+}
+
+/// `kill -9` of the process certifying a submission: after a restart, once the dead
+/// process's lease runs out, the job is resumed and the submission reaches review — once.
+#[test]
+fn a_serve_killed_while_certifying_resumes_after_restart() {
+    if !services() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let publisher = token(&data, &["create-publisher", "contoso"]);
+    let args = ["--lease", "3"];
+    let env = [("EDGECERT_RUN_WINDOW", "6")];
+    let mut first = serve_with(&data, &args, &env);
+    let (offer, layout) = module(dir.path(), "k", &["3.0.0", "3.0", "latest"], "3.0.0", None);
+    let image = format!("oci:{}:3.0.0", layout.display());
+    let r = client(
+        &first.addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &image,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = submission_id(&r.stderr);
+    wait_for(&first.addr, &publisher, &id, "certifying");
+    // Into the ingestion test, then SIGKILL: no clean-up, no lease released.
+    std::thread::sleep(Duration::from_secs(2));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = serve_with(&data, &args, &env);
+    let s = wait_for(&second.addr, &publisher, &id, "in-review");
+    assert_eq!(s["verdict"], "pass", "{s}");
+    assert_eq!(
+        certify_runs(&second.addr, &publisher, &id),
+        2,
+        "resumed once"
+    );
+    let (_, offer_now) = api(
+        &second.addr,
+        Some(&publisher),
+        "GET",
+        "/api/v1/offers/contoso.tempfilter.standard",
+        None,
+    );
+    assert_eq!(
+        offer_now["submissions"].as_array().unwrap().len(),
+        1,
+        "{offer_now}"
+    );
+}

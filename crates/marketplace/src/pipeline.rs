@@ -125,12 +125,28 @@ impl Pipeline {
             self.market.complete(&job, &self.owner, None).await?;
             return Ok(true);
         }
+        let started = std::time::Instant::now();
         let outcome = match job.step {
             Step::Ingest => self.ingest(&submission).await,
             Step::Certify => self.certify(&submission, &job).await,
             Step::Preview => self.preview(&submission).await,
             Step::GoLive => self.go_live(&submission).await,
         };
+        let took = started.elapsed().as_millis() as u64;
+        match &outcome {
+            Ok(_) => {
+                tracing::info!(step = job.step.as_str(), submission = %job.submission, attempt = job.attempts, ms = took, "job done")
+            }
+            Err(StepError::Retry(why)) => {
+                tracing::warn!(step = job.step.as_str(), submission = %job.submission, error = %why, ms = took, "job failed; retried later")
+            }
+            Err(StepError::Submission(why)) => {
+                tracing::info!(step = job.step.as_str(), submission = %job.submission, reason = %why, ms = took, "job ended the submission")
+            }
+            Err(StepError::Lost) => {
+                tracing::warn!(step = job.step.as_str(), submission = %job.submission, ms = took, "lease lost; another worker has the job")
+            }
+        }
         match outcome {
             Ok(next) => {
                 self.market.complete(&job, &self.owner, next).await?;

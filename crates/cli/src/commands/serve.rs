@@ -46,7 +46,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// Log lines on stderr: human-readable or one JSON object per line. Which events: the
-    /// EDGECERT_LOG variable (tracing's filter syntax; default `info`).
+    /// EDGECERT_LOG variable (tracing's filter syntax; default `info,sqlx=warn`).
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
     pub log_format: String,
     /// Pipeline workers in this process (0: jobs are left to `edgecert worker`).
@@ -61,7 +61,8 @@ pub fn init_logs(format: &str) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("EDGECERT_LOG") {
         Ok(f) => EnvFilter::try_new(&f).with_context(|| format!("EDGECERT_LOG={f:?}"))?,
-        Err(_) => EnvFilter::new("info"),
+        // sqlx logs PostgreSQL's notices ("already exists, skipping") at info.
+        Err(_) => EnvFilter::new("info,sqlx=warn"),
     };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -305,15 +305,21 @@ pub fn serve_with(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -
             all.push('\n');
         }
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve printed nothing");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split("/v2/").next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    // The line that names the address (others, such as database notices, may come first).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("serve named no address:\n{}", logs.lock().unwrap()));
+        if let Some(addr) = line
+            .split("serving the registry at http://")
+            .nth(1)
+            .and_then(|r| r.split("/v2/").next())
+        {
+            break addr.to_owned();
+        }
+    };
     Serve { child, addr, logs }
 }
 
