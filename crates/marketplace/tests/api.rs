@@ -89,6 +89,13 @@ impl World {
         let path: &[State] = match state {
             State::Queued => &[],
             State::InReview => &[State::Ingesting, State::Certifying, State::InReview],
+            State::Preview => &[
+                State::Ingesting,
+                State::Certifying,
+                State::InReview,
+                State::Approved,
+                State::Preview,
+            ],
             other => panic!("not prepared: {other:?}"),
         };
         for to in path {
@@ -111,6 +118,24 @@ async fn every_role_on_every_endpoint() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let any = w.submission_in(State::Queued).await;
+    let certified = w.submission_in(State::InReview).await;
+    w.market
+        .store_report(&certified, "{}", Some("{}"), "pass", None)
+        .await
+        .unwrap();
+    // A live version, so the catalog has an entry.
+    let release = edgecert_marketplace::releases::Release {
+        identifier: OFFER.into(),
+        version: "1.0.3".into(),
+        submission: certified.clone(),
+        digest: format!("sha256:{}", "0".repeat(64)),
+        tags: vec!["1.0.3".into()],
+        live_at: 1,
+    };
+    w.market
+        .release(&release, OFFER_JSON, "{}", "contoso")
+        .await
+        .unwrap();
     // Expected status per role: anonymous, contoso, fabrikam, reviewer, admin.
     let matrix: &[(&str, &str, &str, [u16; 5])] = &[
         (
@@ -162,6 +187,34 @@ async fn every_role_on_every_endpoint() {
             "",
             [401, 200, 403, 403, 200],
         ),
+        (
+            "GET",
+            "/api/v1/submissions/{certified}/report",
+            "",
+            [401, 200, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/submissions/{certified}/sbom",
+            "",
+            [401, 200, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/submissions/{preview}/go-live",
+            "",
+            [401, 202, 403, 403, 202],
+        ),
+        ("GET", "/api/v1/catalog", "", [200; 5]),
+        ("GET", "/api/v1/catalog?q=temp&page=1", "", [200; 5]),
+        ("GET", "/api/v1/catalog/{offer}", "", [200; 5]),
+        // Not a live tag (nothing is in the registry here): the same answer for everyone.
+        (
+            "GET",
+            "/api/v1/catalog/{offer}/deployment?tag=9.9.9",
+            "",
+            [404; 5],
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, template, body, expected) in matrix {
@@ -171,7 +224,9 @@ async fn every_role_on_every_endpoint() {
                 .replace("{offer}", OFFER)
                 .replace("{any}", &any)
                 .replace("{in-review}", &w.submission_in(State::InReview).await)
-                .replace("{queued}", &w.submission_in(State::Queued).await);
+                .replace("{queued}", &w.submission_in(State::Queued).await)
+                .replace("{certified}", &certified)
+                .replace("{preview}", &w.submission_in(State::Preview).await);
             let (status, json) = w.call(method, &path, token.as_deref(), body).await;
             if status.as_u16() != *want {
                 wrong.push(format!(
