@@ -17,9 +17,10 @@ use axum::routing::{get, post, put};
 use edgecert_engine::offer::{Offer, OfferError};
 use edgecert_registry::auth::{self, Principal, Role};
 use edgecert_registry::meta::Meta;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::Market;
+use crate::model::{EventView, OfferStored, OfferView, Page, SubmissionView};
 use crate::submissions::{State, Submission, TransitionError};
 
 /// Largest `offer.json` accepted.
@@ -73,6 +74,7 @@ pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
         .route("/api/v1/submissions/{id}/report", get(report))
         .route("/api/v1/submissions/{id}/sbom", get(sbom))
         .route("/api/v1/review", get(review))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/catalog", get(crate::catalog::list))
         .route("/api/v1/catalog/{identifier}", get(crate::catalog::detail))
         .route(
@@ -92,7 +94,12 @@ pub struct Error(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.1, "message": self.2}});
+        let body = crate::model::ErrorBody {
+            error: crate::model::ErrorDetail {
+                code: self.1.to_owned(),
+                message: self.2,
+            },
+        };
         (self.0, axum::Json(body)).into_response()
     }
 }
@@ -233,19 +240,8 @@ fn publisher_of(identifier: &str) -> Result<&str, Error> {
     Ok(parts[0])
 }
 
-fn submission_json(s: &Submission) -> Value {
-    json!({
-        "id": s.id,
-        "identifier": s.identifier,
-        "source": s.source,
-        "version": s.version,
-        "state": s.state.as_str(),
-        "verdict": s.verdict,
-        "digest": s.digest,
-        "reason": s.reason,
-        "createdAt": s.created_at,
-        "updatedAt": s.updated_at,
-    })
+fn submission_json(s: &Submission) -> SubmissionView {
+    SubmissionView::from(s)
 }
 
 async fn put_offer(
@@ -303,10 +299,11 @@ async fn put_offer(
         .put_offer(&identifier, publisher, text)
         .await
         .map_err(internal)?;
-    Ok(
-        axum::Json(json!({"identifier": stored.identifier, "updatedAt": stored.updated_at}))
-            .into_response(),
-    )
+    Ok(axum::Json(OfferStored {
+        identifier: stored.identifier,
+        updated_at: stored.updated_at,
+    })
+    .into_response())
 }
 
 async fn get_offer(
@@ -329,12 +326,12 @@ async fn get_offer(
         .await
         .map_err(internal)?;
     let offer_json: Value = serde_json::from_str(&offer.offer).unwrap_or(Value::Null);
-    Ok(axum::Json(json!({
-        "identifier": offer.identifier,
-        "offer": offer_json,
-        "updatedAt": offer.updated_at,
-        "submissions": submissions.iter().map(submission_json).collect::<Vec<_>>(),
-    }))
+    Ok(axum::Json(OfferView {
+        identifier: offer.identifier,
+        offer: offer_json,
+        updated_at: offer.updated_at,
+        submissions: submissions.iter().map(submission_json).collect(),
+    })
     .into_response())
 }
 
@@ -418,11 +415,16 @@ async fn events(
         return Ok(event_stream(api.market.clone(), id, after).into_response());
     }
     let events = api.market.events(&id, 0).await.map_err(internal)?;
-    let items: Vec<Value> = events
-        .iter()
-        .map(|e| json!({"seq": e.seq, "at": e.at, "kind": e.kind, "data": e.data}))
+    let items: Vec<EventView> = events
+        .into_iter()
+        .map(|e| EventView {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            data: e.data,
+        })
         .collect();
-    Ok(axum::Json(json!({"items": items, "next": Value::Null})).into_response())
+    Ok(axum::Json(Page { items, next: None }).into_response())
 }
 
 /// How often a stream looks for new events.
@@ -620,6 +622,12 @@ async fn withdraw(
 async fn review(Extract(api): Extract<Api>, headers: HeaderMap) -> Result<Response, Error> {
     api.authorize(&headers, Action::Review).await?;
     let queue = api.market.review_queue().await.map_err(internal)?;
-    let items: Vec<Value> = queue.iter().map(submission_json).collect();
-    Ok(axum::Json(json!({"items": items, "next": Value::Null})).into_response())
+    let items: Vec<SubmissionView> = queue.iter().map(submission_json).collect();
+    Ok(axum::Json(Page { items, next: None }).into_response())
+}
+
+/// The OpenAPI document, generated once.
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    axum::Json(DOCUMENT.get_or_init(crate::openapi::document).clone()).into_response()
 }

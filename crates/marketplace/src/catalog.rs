@@ -8,9 +8,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use edgecert_engine::offer::Offer;
 use edgecert_registry::meta::is_exact_version;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::{Api, Error, internal, not_found};
+use crate::model::{
+    CatalogDetail, CatalogItem, CatalogPage, CertificationSummary, Downloads, TagView, VersionView,
+};
 use crate::releases::Listing;
 
 /// Catalog items per page.
@@ -30,7 +33,7 @@ fn text<'a>(offer: &'a Value, field: &str) -> &'a str {
 }
 
 /// One catalog item: what a list shows.
-async fn item(api: &Api, l: &Listing, host: &str) -> Result<Value, Error> {
+async fn item(api: &Api, l: &Listing, host: &str) -> Result<CatalogItem, Error> {
     let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
     let report: Value = serde_json::from_str(&l.report).unwrap_or(Value::Null);
     let tags = api
@@ -38,26 +41,30 @@ async fn item(api: &Api, l: &Listing, host: &str) -> Result<Value, Error> {
         .tags(&l.identifier, None, None)
         .await
         .map_err(internal)?;
-    let platforms: Vec<Value> = report["image"]["platforms"]
+    let platforms: Vec<String> = report["image"]["platforms"]
         .as_array()
-        .map(|ps| ps.iter().map(|p| p["platform"].clone()).collect())
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p["platform"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let pull_tag = offer["image"]["defaultTag"]
         .as_str()
         .filter(|t| tags.iter().any(|x| x == t))
         .unwrap_or(&l.version);
-    Ok(json!({
-        "identifier": l.identifier,
-        "publisher": l.publisher,
-        "name": text(&offer, "name"),
-        "summary": text(&offer, "summary"),
-        "subCategory": text(&offer, "subCategory"),
-        "version": l.version,
-        "tags": tags,
-        "platforms": platforms,
-        "pull": format!("docker pull {host}/{}:{pull_tag}", l.identifier),
-        "updatedAt": l.updated_at,
-    }))
+    Ok(CatalogItem {
+        identifier: l.identifier.clone(),
+        publisher: l.publisher.clone(),
+        name: text(&offer, "name").to_owned(),
+        summary: text(&offer, "summary").to_owned(),
+        sub_category: text(&offer, "subCategory").to_owned(),
+        version: l.version.clone(),
+        pull: format!("docker pull {host}/{}:{pull_tag}", l.identifier),
+        tags,
+        platforms,
+        updated_at: l.updated_at,
+    })
 }
 
 /// `GET /catalog?q=&subCategory=&page=`: live modules matching a search (name, summary,
@@ -96,7 +103,12 @@ pub(crate) async fn list(
         items.push(item(&api, l, &host).await?);
     }
     let next = (matching.len() > page * PAGE).then(|| (page + 1).to_string());
-    Ok(axum::Json(json!({"items": items, "next": next, "total": matching.len()})).into_response())
+    Ok(axum::Json(CatalogPage {
+        items,
+        next,
+        total: matching.len(),
+    })
+    .into_response())
 }
 
 /// `GET /catalog/{identifier}`: everything the module page shows.
@@ -107,21 +119,16 @@ pub(crate) async fn detail(
 ) -> Result<Response, Error> {
     let host = api.registry_host(&headers);
     let l = listing(&api, &identifier).await?;
-    let mut out = item(&api, &l, &host).await?;
+    let item = item(&api, &l, &host).await?;
     let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
     let report: Value = serde_json::from_str(&l.report).unwrap_or(Value::Null);
     let releases = api.market.releases(&identifier).await.map_err(internal)?;
     // Each tag: exact or rolling, and the version and digest it resolves to now.
     let mut tags = Vec::new();
-    for tag in api
-        .meta()
-        .tags(&identifier, None, None)
-        .await
-        .map_err(internal)?
-    {
+    for tag in &item.tags {
         let digest = api
             .meta()
-            .tag(&identifier, &tag)
+            .tag(&identifier, tag)
             .await
             .map_err(internal)?
             .map(|d| d.to_string());
@@ -129,63 +136,73 @@ pub(crate) async fn detail(
             .iter()
             .find(|r| Some(&r.digest) == digest.as_ref())
             .map(|r| r.version.clone());
-        tags.push(json!({
-            "tag": tag,
-            "kind": if is_exact_version(&tag) { "exact" } else { "rolling" },
-            "version": version,
-            "digest": digest,
-            "pull": format!("docker pull {host}/{identifier}:{tag}"),
-        }));
+        tags.push(TagView {
+            tag: tag.clone(),
+            kind: if is_exact_version(tag) {
+                "exact"
+            } else {
+                "rolling"
+            }
+            .to_owned(),
+            version,
+            digest,
+            pull: format!("docker pull {host}/{identifier}:{tag}"),
+        });
     }
     let checks = report["checks"].as_array().cloned().unwrap_or_default();
-    let count = |status: &str| checks.iter().filter(|c| c["status"] == status).count();
+    let count = |f: &dyn Fn(&Value) -> bool| checks.iter().filter(|c| f(c)).count();
     let pulls = api.meta().pulls(&identifier).await.map_err(internal)?;
-    let mut by_tag = serde_json::Map::new();
-    let mut by_day = std::collections::BTreeMap::<String, u64>::new();
+    let mut downloads = Downloads {
+        total: 0,
+        by_tag: Default::default(),
+        by_day: Default::default(),
+    };
     for (tag, day, n) in &pulls {
-        let t = by_tag.entry(tag.clone()).or_insert(json!(0));
-        *t = json!(t.as_u64().unwrap_or(0) + n);
-        *by_day.entry(day.clone()).or_default() += n;
+        downloads.total += n;
+        *downloads.by_tag.entry(tag.clone()).or_default() += n;
+        *downloads.by_day.entry(day.clone()).or_default() += n;
     }
-    let o = out.as_object_mut().expect("an item is an object");
-    o.insert("description".into(), offer["description"].clone());
-    o.insert("useCase".into(), offer["useCase"].clone());
-    o.insert("tags".into(), json!(tags));
-    o.insert("documentation".into(), offer["documentation"].clone());
-    o.insert("defaults".into(), offer["defaults"].clone());
-    o.insert("device".into(), offer["device"].clone());
-    o.insert("legal".into(), offer["legal"].clone());
-    o.insert("support".into(), offer["support"].clone());
-    o.insert(
-        "certification".into(),
-        json!({
-            "verdict": report["verdict"],
-            "policy": report["policy"],
-            "engines": report["engines"],
-            "tool": report["tool"],
-            "passed": count("pass"),
-            "failed": count("fail"),
-            "warnings": checks.iter().filter(|c| c["status"] == "fail" && c["severity"] != "blocking").count(),
-            "review": report["review"],
-            "certifiedAt": l.updated_at,
-        }),
-    );
-    o.insert(
-        "versions".into(),
-        json!(releases
+    let detail = CatalogDetail {
+        identifier: item.identifier,
+        publisher: item.publisher,
+        name: item.name,
+        summary: item.summary,
+        sub_category: item.sub_category,
+        version: item.version,
+        tags,
+        platforms: item.platforms,
+        pull: item.pull,
+        updated_at: item.updated_at,
+        description: offer["description"].clone(),
+        use_case: offer["useCase"].clone(),
+        documentation: offer["documentation"].clone(),
+        defaults: offer["defaults"].clone(),
+        device: offer["device"].clone(),
+        legal: offer["legal"].clone(),
+        support: offer["support"].clone(),
+        certification: CertificationSummary {
+            verdict: report["verdict"].clone(),
+            policy: report["policy"].clone(),
+            engines: report["engines"].clone(),
+            tool: report["tool"].clone(),
+            passed: count(&|c| c["status"] == "pass"),
+            failed: count(&|c| c["status"] == "fail" && c["severity"] == "blocking"),
+            warnings: count(&|c| c["status"] == "fail" && c["severity"] != "blocking"),
+            review: report["review"].clone(),
+            certified_at: l.updated_at,
+        },
+        versions: releases
             .iter()
-            .map(|r| json!({"version": r.version, "digest": r.digest, "tags": r.tags, "liveAt": r.live_at}))
-            .collect::<Vec<_>>()),
-    );
-    o.insert(
-        "downloads".into(),
-        json!({
-            "total": pulls.iter().map(|p| p.2).sum::<u64>(),
-            "byTag": by_tag,
-            "byDay": by_day,
-        }),
-    );
-    Ok(axum::Json(out).into_response())
+            .map(|r| VersionView {
+                version: r.version.clone(),
+                digest: r.digest.clone(),
+                tags: r.tags.clone(),
+                live_at: r.live_at,
+            })
+            .collect(),
+        downloads,
+    };
+    Ok(axum::Json(detail).into_response())
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -452,3 +452,46 @@ async fn events_stream_as_server_sent_events_until_a_final_state() {
         "{text}"
     );
 }
+
+/// The OpenAPI document is the checked-in snapshot (`EDGECERT_UPDATE_SNAPSHOTS=1` rewrites
+/// it), it is what `/api/v1/openapi.json` serves, and every operation it lists is routed.
+#[tokio::test]
+async fn the_openapi_document_matches_its_snapshot_and_the_routes() {
+    let generated = edgecert_marketplace::openapi::document();
+    let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var("EDGECERT_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::write(&snapshot, &text).unwrap();
+    }
+    let kept = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    assert!(
+        kept == text,
+        "the API changed: review the difference and run with EDGECERT_UPDATE_SNAPSHOTS=1 to \
+         accept it ({})",
+        snapshot.display()
+    );
+    let w = world().await;
+    let (status, served) = w.call("GET", "/api/v1/openapi.json", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, generated);
+    let mut operations = 0;
+    for (path, methods) in generated["paths"].as_object().unwrap() {
+        for method in methods.as_object().unwrap().keys() {
+            operations += 1;
+            let concrete = path
+                .replace("{identifier}", OFFER)
+                .replace("{id}", "0123456789abcdef0123456789abcdef");
+            let admin = w.token("admin");
+            let (status, body) = w
+                .call(&method.to_uppercase(), &concrete, admin, "{}")
+                .await;
+            // Our handlers answer every failure with an error body; the router's own 404/405
+            // for an unknown route has none.
+            assert!(
+                status.is_success() || body["error"]["code"].is_string(),
+                "{method} {path}: {status} {body}"
+            );
+        }
+    }
+    assert_eq!(operations, 15);
+}
