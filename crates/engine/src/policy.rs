@@ -101,17 +101,25 @@ pub struct PolicyError {
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let shown = path.display().to_string();
-        let err = |message: String| PolicyError {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
             path: shown.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Policy::parse(&text, &shown)
+    }
+
+    /// A policy from its text, TOML or JSON (an object); `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        let err = |message: String| PolicyError {
+            path: origin.to_owned(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let file: PolicyFile = if text.trim_start().starts_with('{') {
-            let mut de = serde_json::Deserializer::from_str(&text);
+            let mut de = serde_json::Deserializer::from_str(text);
             serde_path_to_error::deserialize(&mut de)
                 .map_err(|e| err(format!("at $.{}: {}", e.path(), e.inner())))?
         } else {
-            toml::from_str(&text).map_err(|e| err(e.to_string()))?
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
         };
         Policy::default().apply(file).map_err(err)
     }

@@ -75,6 +75,32 @@ pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
         .route("/api/v1/submissions/{id}/sbom", get(sbom))
         .route("/api/v1/review", get(review))
         .route("/api/v1/openapi.json", get(openapi))
+        .route(
+            "/api/v1/publishers",
+            post(crate::accounts::create_publisher),
+        )
+        .route(
+            "/api/v1/publishers/{publisher}/members",
+            post(crate::accounts::add_member),
+        )
+        .route(
+            "/api/v1/publishers/{publisher}/settings",
+            put(crate::accounts::put_settings),
+        )
+        .route(
+            "/api/v1/publishers/{publisher}/inbox",
+            get(crate::living::inbox),
+        )
+        .route("/api/v1/reviewers", post(crate::accounts::create_reviewer))
+        .route("/api/v1/tokens", post(crate::accounts::new_token))
+        .route(
+            "/api/v1/policies",
+            post(crate::living::post_policy).get(crate::living::list_policies),
+        )
+        .route(
+            "/api/v1/policies/{version}/recertifications",
+            get(crate::living::recertifications),
+        )
         .route("/api/v1/catalog", get(crate::catalog::list))
         .route("/api/v1/catalog/{identifier}", get(crate::catalog::detail))
         .route(
@@ -131,8 +157,14 @@ pub enum Action<'a> {
     Withdraw(&'a str),
     /// Sign off on a preview of this publisher: go live.
     GoLive(&'a str),
-    /// Approve or reject; read the review queue.
+    /// Approve or reject; read the review queue and re-certification results.
     Review,
+    /// Make publishers and reviewers; publish policy versions.
+    ManageAccounts,
+    /// Add members to this publisher, set its notification channels, read its inbox.
+    ManagePublisher(&'a str),
+    /// Make another token for oneself.
+    OwnToken,
 }
 
 /// The one authorization decision: may `who` do `action`? Admins do everything; publisher
@@ -149,8 +181,9 @@ pub fn allowed(who: &Principal, action: Action<'_>) -> bool {
     match (role, action) {
         (Role::Admin, _) => true,
         (Role::Reviewer, Action::ReadOffer(_) | Action::ReadSubmission(_) | Action::Review) => true,
+        (_, Action::OwnToken) => true,
         (Role::Reviewer, _) => false,
-        (Role::Publisher, Action::Review) => false,
+        (Role::Publisher, Action::Review | Action::ManageAccounts) => false,
         (
             Role::Publisher,
             Action::WriteOffer(p)
@@ -158,7 +191,8 @@ pub fn allowed(who: &Principal, action: Action<'_>) -> bool {
             | Action::Submit(p)
             | Action::ReadSubmission(p)
             | Action::Withdraw(p)
-            | Action::GoLive(p),
+            | Action::GoLive(p)
+            | Action::ManagePublisher(p),
         ) => member_of(p),
     }
 }
@@ -193,7 +227,11 @@ impl Api {
     }
 
     /// The principal, if it may do `action`: else 401 (anonymous) or 403.
-    async fn authorize(&self, headers: &HeaderMap, action: Action<'_>) -> Result<Principal, Error> {
+    pub(crate) async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        action: Action<'_>,
+    ) -> Result<Principal, Error> {
         let who = self.principal(headers).await?;
         if allowed(&who, action) {
             return Ok(who);

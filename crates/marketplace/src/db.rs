@@ -43,6 +43,28 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
              report TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ],
     ),
+    (
+        3,
+        &[
+            // What a job works on besides its subject (a policy version, a delivery channel);
+            // the subject (`submission`) is a submission, or a notification for deliveries.
+            "ALTER TABLE jobs ADD COLUMN payload TEXT",
+            "CREATE TABLE publisher_settings (publisher TEXT PRIMARY KEY, webhook_url TEXT, \
+             webhook_secret TEXT, email TEXT, updated_at BIGINT NOT NULL)",
+            "CREATE TABLE policies (version TEXT PRIMARY KEY, policy TEXT NOT NULL, \
+             effective_at BIGINT NOT NULL, created_at BIGINT NOT NULL)",
+            "CREATE TABLE recertifications (policy_version TEXT NOT NULL, identifier TEXT NOT NULL, \
+             version TEXT NOT NULL, submission TEXT NOT NULL, verdict TEXT NOT NULL, \
+             failing TEXT NOT NULL, report TEXT NOT NULL, created_at BIGINT NOT NULL, \
+             PRIMARY KEY (policy_version, identifier, version))",
+            "CREATE TABLE notifications (id TEXT PRIMARY KEY, publisher TEXT NOT NULL, \
+             kind TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, \
+             created_at BIGINT NOT NULL, read_at BIGINT)",
+            "CREATE TABLE deliveries (notification TEXT NOT NULL, channel TEXT NOT NULL, \
+             state TEXT NOT NULL, attempts BIGINT NOT NULL, error TEXT, \
+             updated_at BIGINT NOT NULL, PRIMARY KEY (notification, channel))",
+        ],
+    ),
 ];
 
 /// The marketplace's handle on the database it shares with the registry.

@@ -27,6 +27,10 @@ pub enum Step {
     Preview,
     /// Write the public repository's tags and the catalog entry.
     GoLive,
+    /// Certify a live version again, statically, against a new policy version (payload).
+    Recertify,
+    /// Deliver a notification (subject) through a channel (payload: `webhook`, `email`).
+    Deliver,
 }
 
 impl Step {
@@ -36,13 +40,22 @@ impl Step {
             Step::Certify => "certify",
             Step::Preview => "preview",
             Step::GoLive => "go-live",
+            Step::Recertify => "recertify",
+            Step::Deliver => "deliver",
         }
     }
 
     pub fn parse(s: &str) -> Option<Step> {
-        [Step::Ingest, Step::Certify, Step::Preview, Step::GoLive]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Step::Ingest,
+            Step::Certify,
+            Step::Preview,
+            Step::GoLive,
+            Step::Recertify,
+            Step::Deliver,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 }
 
@@ -54,6 +67,8 @@ pub struct Job {
     pub step: Step,
     /// Claims so far, this one included.
     pub attempts: i64,
+    /// What the step works on besides its subject (a policy version, a channel).
+    pub payload: Option<String>,
 }
 
 /// A job's row, for inspection.
@@ -73,15 +88,27 @@ pub(crate) async fn enqueue_in(
     step: Step,
     now: i64,
 ) -> Result<String, sqlx::Error> {
+    enqueue_with(tx, submission, step, None, now).await
+}
+
+/// Enqueues `step` on `subject` with a payload, ready at `now`.
+pub(crate) async fn enqueue_with(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    subject: &str,
+    step: Step,
+    payload: Option<&str>,
+    now: i64,
+) -> Result<String, sqlx::Error> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     sqlx::query(
-        "INSERT INTO jobs (id, submission, step, state, attempts, run_after, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'ready', 0, $4, $4, $4)",
+        "INSERT INTO jobs (id, submission, step, state, attempts, run_after, created_at, updated_at, payload) \
+         VALUES ($1, $2, $3, 'ready', 0, $4, $4, $4, $5)",
     )
     .bind(&id)
-    .bind(submission)
+    .bind(subject)
     .bind(step.as_str())
     .bind(now)
+    .bind(payload)
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -115,7 +142,7 @@ impl Market {
              WHERE id = (SELECT id FROM jobs \
                WHERE (state = 'ready' AND run_after <= $3) OR (state = 'running' AND lease_until < $3) \
                ORDER BY run_after, created_at, id LIMIT 1{lock}) \
-             RETURNING id, submission, step, attempts"
+             RETURNING id, submission, step, attempts, payload"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
@@ -129,6 +156,7 @@ impl Market {
                 submission: r.get(1),
                 step: Step::parse(r.get::<&str, _>(2))?,
                 attempts: r.get(3),
+                payload: r.get(4),
             })
         }))
     }

@@ -10,10 +10,12 @@
 //! go-live steps, the catalog, policy versions, the commands; `serve` does not mount the API
 //! until submissions can move through the whole pipeline.
 
+pub mod accounts;
 pub mod api;
 pub mod catalog;
 pub mod db;
 pub mod jobs;
+pub mod living;
 pub mod model;
 pub mod offers;
 pub mod openapi;

@@ -226,3 +226,37 @@ pub struct CatalogDetail {
     pub versions: Vec<VersionView>,
     pub downloads: Downloads,
 }
+
+/// A new account (or a new token of one): the token is shown here once.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NewAccount {
+    pub name: String,
+    /// admin, publisher or reviewer.
+    pub role: String,
+    pub publisher: Option<String>,
+    /// The API token: `Authorization: Bearer <token>`, and the registry password.
+    pub token: String,
+}
+
+/// Where a publisher's notifications go (policy changes that affect its live modules).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublisherSettings {
+    /// Deliveries are POSTed here, signed: `X-Edgecert-Signature: sha256=<hex HMAC-SHA256 of
+    /// the body with the secret>`.
+    pub webhook_url: Option<String>,
+    /// Write-only: answers show `"***"`.
+    pub webhook_secret: Option<String>,
+    /// Mail goes here when the marketplace has SMTP configured.
+    pub email: Option<String>,
+}
+
+impl PublisherSettings {
+    /// The settings without the secret, for answers.
+    pub fn redacted(&self) -> PublisherSettings {
+        PublisherSettings {
+            webhook_secret: self.webhook_secret.as_ref().map(|_| "***".to_owned()),
+            ..self.clone()
+        }
+    }
+}

@@ -8,10 +8,30 @@ use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
+use crate::living::{NewPolicy, Notification, PolicyVersion, Recertification};
 use crate::model::{
-    CatalogDetail, CatalogPage, ErrorBody, EventView, OfferStored, OfferView, Page, RejectRequest,
-    SubmissionView, SubmitRequest,
+    CatalogDetail, CatalogPage, ErrorBody, EventView, NewAccount, OfferStored, OfferView, Page,
+    PublisherSettings, RejectRequest, SubmissionView, SubmitRequest,
 };
+
+/// `{"name"}` of the account requests.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct NameRequest {
+    /// 2-50 lower-case letters, digits, dashes.
+    name: String,
+}
+
+/// `POST /policies`'s answer.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PolicyPublished {
+    version: String,
+    effective_at: i64,
+    /// Live versions queued for re-certification.
+    recertifying: usize,
+}
 
 /// A body: its media type and schema.
 type Body = fn(&mut SchemaGenerator) -> (&'static str, Value);
@@ -200,11 +220,102 @@ const OPERATIONS: &[Operation] = &[
         response: any_json,
         errors: &[404, 422],
     },
+    Operation {
+        method: "post",
+        path: "/api/v1/publishers",
+        summary: "Create a publisher and its first member (both named name); the token is in the answer, once",
+        who: "admins",
+        request: Some(json_of::<NameRequest>),
+        status: 201,
+        response: json_of::<NewAccount>,
+        errors: &[400, 401, 403, 409],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/publishers/{publisher}/members",
+        summary: "Add a member account to a publisher",
+        who: "that publisher's members, admins",
+        request: Some(json_of::<NameRequest>),
+        status: 201,
+        response: json_of::<NewAccount>,
+        errors: &[400, 401, 403, 404, 409],
+    },
+    Operation {
+        method: "put",
+        path: "/api/v1/publishers/{publisher}/settings",
+        summary: "Where the publisher's notifications go: signed webhook, e-mail",
+        who: "that publisher's members, admins",
+        request: Some(json_of::<PublisherSettings>),
+        status: 200,
+        response: json_of::<PublisherSettings>,
+        errors: &[400, 401, 403, 404],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/publishers/{publisher}/inbox",
+        summary: "The publisher's notifications (policy versions its live modules would fail), newest first, with each channel's delivery state",
+        who: "that publisher's members, admins",
+        request: None,
+        status: 200,
+        response: json_of::<Page<Notification>>,
+        errors: &[401, 403],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/reviewers",
+        summary: "Create a reviewer account",
+        who: "admins",
+        request: Some(json_of::<NameRequest>),
+        status: 201,
+        response: json_of::<NewAccount>,
+        errors: &[400, 401, 403, 409],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/tokens",
+        summary: "Another API token for the calling account",
+        who: "any account",
+        request: None,
+        status: 201,
+        response: json_of::<NewAccount>,
+        errors: &[401],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/policies",
+        summary: "Publish a policy version with its effective date: every live version is re-certified against it, publishers of failing ones notified; after the date those leave the catalog (pulls keep working)",
+        who: "admins",
+        request: Some(json_of::<NewPolicy>),
+        status: 201,
+        response: json_of::<PolicyPublished>,
+        errors: &[400, 401, 403, 409],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/policies",
+        summary: "Policy versions, by effective date",
+        who: "anyone",
+        request: None,
+        status: 200,
+        response: json_of::<Page<PolicyVersion>>,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/policies/{version}/recertifications",
+        summary: "Every live version judged against a policy version",
+        who: "reviewers, admins",
+        request: None,
+        status: 200,
+        response: json_of::<Page<Recertification>>,
+        errors: &[401, 403, 404],
+    },
 ];
 
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         202 => "Accepted",
         400 => "Bad request: the message names the JSON path",
         401 => "No or unknown credentials",
@@ -223,7 +334,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for op in OPERATIONS {
         let mut parameters = Vec::new();
-        for name in ["identifier", "id"] {
+        for name in ["identifier", "id", "publisher", "version"] {
             if op.path.contains(&format!("{{{name}}}")) {
                 parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
             }
@@ -261,7 +372,7 @@ pub fn document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if op.who != "anyone" {
+        if op.who != "anyone" && !op.path.starts_with("/api/v1/catalog") {
             operation["security"] = json!([{"token": []}]);
         }
         if let Some(request) = op.request {

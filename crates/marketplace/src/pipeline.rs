@@ -53,6 +53,8 @@ pub struct Pipeline {
     pub owner: String,
     pub lease: Duration,
     pub certification: Certification,
+    /// How notifications leave (webhooks, SMTP).
+    pub notifier: crate::living::Notifier,
 }
 
 /// How the certify step certifies: what `edgecert check` takes as flags.
@@ -67,13 +69,17 @@ pub struct Certification {
 }
 
 /// Why a step did not succeed: worth retrying, or the submission's own problem.
-enum StepError {
+pub(crate) enum StepError {
     /// Ours (a database or storage failure): the job is retried later.
     Retry(String),
     /// The submission's (an unreadable source): it ends `incomplete` with this reason.
     Submission(String),
     /// The lease ran out while the step ran: another worker has the job now.
     Lost,
+    /// Not done this time (a webhook that did not answer): retried after the delay.
+    Backoff(String, Duration),
+    /// Not done, and not retried again (recorded where the step keeps its state).
+    GiveUp(String),
 }
 
 fn retry(e: impl std::fmt::Display) -> StepError {
@@ -114,6 +120,40 @@ impl Pipeline {
         let Some(job) = self.market.claim(&self.owner, self.lease).await? else {
             return Ok(false);
         };
+        // Steps whose subject is not a submission in the pipeline.
+        if matches!(job.step, Step::Recertify | Step::Deliver) {
+            let started = std::time::Instant::now();
+            let outcome = match job.step {
+                Step::Recertify => self.recertify(&job).await,
+                _ => self.deliver(&job).await.map(|_| ()),
+            };
+            let took = started.elapsed().as_millis() as u64;
+            let step = job.step.as_str();
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(step, subject = %job.submission, payload = ?job.payload, ms = took, "job done");
+                    self.market.complete(&job, &self.owner, None).await?;
+                }
+                Err(StepError::Backoff(why, after)) => {
+                    tracing::warn!(step, subject = %job.submission, error = %why, retry_in_ms = after.as_millis() as u64, "job not done; retried later");
+                    self.market
+                        .fail(&job, &self.owner, &why, Some(after))
+                        .await?;
+                }
+                Err(StepError::Retry(why)) => {
+                    tracing::warn!(step, subject = %job.submission, error = %why, "job failed; retried later");
+                    self.market
+                        .fail(&job, &self.owner, &why, Some(Duration::from_secs(30)))
+                        .await?;
+                }
+                Err(StepError::Submission(why)) | Err(StepError::GiveUp(why)) => {
+                    tracing::warn!(step, subject = %job.submission, error = %why, "job given up");
+                    self.market.fail(&job, &self.owner, &why, None).await?;
+                }
+                Err(StepError::Lost) => {}
+            }
+            return Ok(true);
+        }
         let Some(submission) = self.market.submission(&job.submission).await? else {
             self.market
                 .fail(&job, &self.owner, "the submission is gone", None)
@@ -131,6 +171,7 @@ impl Pipeline {
             Step::Certify => self.certify(&submission, &job).await,
             Step::Preview => self.preview(&submission).await,
             Step::GoLive => self.go_live(&submission).await,
+            Step::Recertify | Step::Deliver => unreachable!("handled above"),
         };
         let took = started.elapsed().as_millis() as u64;
         match &outcome {
@@ -145,6 +186,9 @@ impl Pipeline {
             }
             Err(StepError::Lost) => {
                 tracing::warn!(step = job.step.as_str(), submission = %job.submission, ms = took, "lease lost; another worker has the job")
+            }
+            Err(StepError::Backoff(why, _) | StepError::GiveUp(why)) => {
+                tracing::warn!(step = job.step.as_str(), submission = %job.submission, error = %why, ms = took, "job not done")
             }
         }
         match outcome {
@@ -172,6 +216,14 @@ impl Pipeline {
                 }
             }
             Err(StepError::Lost) => {}
+            Err(StepError::Backoff(why, after)) => {
+                self.market
+                    .fail(&job, &self.owner, &why, Some(after))
+                    .await?;
+            }
+            Err(StepError::GiveUp(why)) => {
+                self.market.fail(&job, &self.owner, &why, None).await?;
+            }
         }
         Ok(true)
     }
@@ -244,7 +296,7 @@ impl Pipeline {
                 reference: Some(reference),
             },
             remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
-            policy: self.certification.policy.clone(),
+            policy: self.policy_now().await?,
             published: None,
             threads: self.certification.threads,
             malware: self.certification.malware.clone(),
@@ -321,6 +373,24 @@ impl Pipeline {
             Ok(_) | Err(TransitionError::Conflict { .. }) => Ok(None),
             Err(e) => Err(retry(e)),
         }
+    }
+
+    /// The policy a submission is certified against now: the newest published policy version
+    /// in effect (with this worker's observation window: that is operational, not a
+    /// criterion), else the worker's own (`--policy`, or the built-in one).
+    async fn policy_now(&self) -> Result<Policy, StepError> {
+        let effective = self
+            .market
+            .effective_policy(crate::db::now_ms())
+            .await
+            .map_err(retry)?;
+        let Some((version, text)) = effective else {
+            return Ok(self.certification.policy.clone());
+        };
+        let mut policy = Policy::parse(&text, &format!("policy version {version}"))
+            .map_err(|e| StepError::Retry(e.to_string()))?;
+        policy.run_window_secs = self.certification.policy.run_window_secs;
+        Ok(policy)
     }
 
     /// Preview: `approved → preview`, the image at `preview/<identifier>:<version>`.

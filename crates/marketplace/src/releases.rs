@@ -216,28 +216,35 @@ impl Market {
         Ok(out)
     }
 
-    /// Every catalog entry, by identifier.
+    /// Every catalog entry, by identifier: the listed versions that do not fail the policy
+    /// version in effect now (a failing one has left the catalog; its tags stay).
     pub async fn listings(&self) -> Result<Vec<Listing>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT identifier, publisher, submission, version, offer, report, updated_at \
-             FROM catalog ORDER BY identifier",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("{LISTED} ORDER BY c.identifier");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(listing).collect())
     }
 
+    /// One catalog entry, unless it has left the catalog (see [`Market::listings`]).
     pub async fn listing(&self, identifier: &str) -> Result<Option<Listing>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT identifier, publisher, submission, version, offer, report, updated_at \
-             FROM catalog WHERE identifier = $1",
-        )
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("{LISTED} AND c.identifier = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms())
+            .bind(identifier)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(listing))
     }
 }
+
+/// Catalog entries whose version does not fail the newest policy version in effect at `$1`.
+const LISTED: &str = "SELECT c.identifier, c.publisher, c.submission, c.version, c.offer, c.report, \
+     c.updated_at FROM catalog c WHERE NOT EXISTS (SELECT 1 FROM recertifications r \
+     WHERE r.identifier = c.identifier AND r.version = c.version AND r.verdict = 'fail' \
+     AND r.policy_version = (SELECT p.version FROM policies p WHERE p.effective_at <= $1 \
+     ORDER BY p.effective_at DESC, p.created_at DESC LIMIT 1))";
 
 fn listing(r: &sqlx::any::AnyRow) -> Listing {
     Listing {

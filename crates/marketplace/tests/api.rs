@@ -208,6 +208,50 @@ async fn every_role_on_every_endpoint() {
         ("GET", "/api/v1/catalog", "", [200; 5]),
         ("GET", "/api/v1/catalog?q=temp&page=1", "", [200; 5]),
         ("GET", "/api/v1/catalog/{offer}", "", [200; 5]),
+        (
+            "POST",
+            "/api/v1/publishers",
+            r#"{"name": "newpub{n}"}"#,
+            [401, 403, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/v1/publishers/contoso/members",
+            r#"{"name": "member{n}"}"#,
+            [401, 201, 403, 403, 201],
+        ),
+        (
+            "PUT",
+            "/api/v1/publishers/contoso/settings",
+            r#"{"email": "ops@contoso.example"}"#,
+            [401, 200, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/publishers/contoso/inbox",
+            "",
+            [401, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/reviewers",
+            r#"{"name": "rev{n}"}"#,
+            [401, 403, 403, 403, 201],
+        ),
+        ("POST", "/api/v1/tokens", "", [401, 201, 201, 201, 201]),
+        (
+            "POST",
+            "/api/v1/policies",
+            r#"{"version": "p{n}", "effectiveAt": "2030-01-01", "policy": {}}"#,
+            [401, 403, 403, 403, 201],
+        ),
+        ("GET", "/api/v1/policies", "", [200; 5]),
+        (
+            "GET",
+            "/api/v1/policies/none/recertifications",
+            "",
+            [401, 403, 403, 404, 404],
+        ),
         // Not a live tag (nothing is in the registry here): the same answer for everyone.
         (
             "GET",
@@ -217,6 +261,7 @@ async fn every_role_on_every_endpoint() {
         ),
     ];
     let mut wrong = Vec::new();
+    let mut counter = 0;
     for (method, template, body, expected) in matrix {
         for ((role, token), want) in w.roles.iter().zip(expected) {
             // Transitions get a submission of their own per role, in the state they leave.
@@ -227,7 +272,10 @@ async fn every_role_on_every_endpoint() {
                 .replace("{queued}", &w.submission_in(State::Queued).await)
                 .replace("{certified}", &certified)
                 .replace("{preview}", &w.submission_in(State::Preview).await);
-            let (status, json) = w.call(method, &path, token.as_deref(), body).await;
+            // Names made by a request are new each time.
+            counter += 1;
+            let body = body.replace("{n}", &counter.to_string());
+            let (status, json) = w.call(method, &path, token.as_deref(), &body).await;
             if status.as_u16() != *want {
                 wrong.push(format!(
                     "{method} {template} as {role}: {status} (want {want}) {json}"
@@ -480,11 +528,11 @@ async fn the_openapi_document_matches_its_snapshot_and_the_routes() {
             operations += 1;
             let concrete = path
                 .replace("{identifier}", OFFER)
-                .replace("{id}", "0123456789abcdef0123456789abcdef");
+                .replace("{id}", "0123456789abcdef0123456789abcdef")
+                .replace("{publisher}", "contoso")
+                .replace("{version}", "none");
             let admin = w.token("admin");
-            let (status, body) = w
-                .call(&method.to_uppercase(), &concrete, admin, "{}")
-                .await;
+            let (status, body) = w.call(&method.to_uppercase(), &concrete, admin, "{}").await;
             // Our handlers answer every failure with an error body; the router's own 404/405
             // for an unknown route has none.
             assert!(
@@ -493,5 +541,5 @@ async fn the_openapi_document_matches_its_snapshot_and_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 24);
 }

@@ -85,6 +85,7 @@ async fn pipelines(dir: &Path) -> Vec<(&'static str, Pipeline)> {
                 owner: "worker-1".into(),
                 lease: Duration::from_secs(60),
                 certification: Default::default(),
+                notifier: Default::default(),
             },
         ));
     }

@@ -40,6 +40,22 @@ pub struct PipelineArgs {
     /// its jobs to others after this long.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub lease: u64,
+    /// SMTP server for notification e-mail: smtp://HOST:PORT (plain, e.g. a local relay),
+    /// smtp://HOST:PORT?tls=required (STARTTLS) or smtps://HOST:PORT; user:password@ as usual.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "EDGECERT_SMTP",
+        hide_env_values = true
+    )]
+    pub smtp: Option<String>,
+    /// Sender of notification e-mail.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "edgecert <edgecert@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 impl PipelineArgs {
@@ -73,6 +89,9 @@ impl PipelineArgs {
         n: usize,
     ) -> anyhow::Result<Vec<Pipeline>> {
         let certification = self.certification()?;
+        let notifier = edgecert_marketplace::living::Notifier::new(
+            self.smtp.clone().map(|url| (url, self.mail_from.clone())),
+        );
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "worker".into());
@@ -83,6 +102,7 @@ impl PipelineArgs {
                 owner: format!("{host}-{}-{i}", std::process::id()),
                 lease: Duration::from_secs(self.lease.max(3)),
                 certification: certification.clone(),
+                notifier: notifier.clone(),
             })
             .collect())
     }
