@@ -471,7 +471,7 @@ fn the_stored_report_is_the_check_report() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let publisher = token(&data, &["create-publisher", "contoso"]);
-    let server = serve_with(&data, &["--no-run"], &[]);
+    let server = serve_with(&data, &["--no-run", "--tls-verify=false"], &[]);
     let (offer, layout) = module(dir.path(), "m", &["1.0.3", "1.0", "latest"], "1.0.3", None);
     let image = format!("oci:{}:1.0.3", layout.display());
     let r = client(
@@ -526,6 +526,83 @@ fn the_stored_report_is_the_check_report() {
     assert_eq!(
         stored, r.stdout,
         "submit --format json prints the stored report"
+    );
+
+    // From another registry (Debian's docker-registry): fetched by the marketplace itself,
+    // every digest kept, the same report.
+    let Some(registry) = common::test_registry() else {
+        return;
+    };
+    if !available("skopeo", have_command("skopeo")) {
+        return;
+    }
+    let remote = format!("{registry}/contoso/tempfilter-{}:1.0.3", std::process::id());
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--all",
+            "--dest-tls-verify=false",
+            &image,
+            &format!("docker://{remote}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = client(
+        &server.addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &format!("docker://{remote}"),
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}\n{}\n{}", r.stdout, r.stderr, server.logs());
+    let id = submission_id(&r.stderr);
+    let (_, s) = api(
+        &server.addr,
+        Some(&publisher),
+        "GET",
+        &format!("/api/v1/submissions/{id}"),
+        None,
+    );
+    let top: Value =
+        serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(s["digest"], top["manifests"][0]["digest"], "{s}");
+    assert_eq!(s["source"], format!("docker://{remote}"));
+    assert_eq!(
+        normalized(&r.stdout),
+        normalized(&check.stdout),
+        "the same image, the same report"
+    );
+    // A staged image that is not there: incomplete, with the reason.
+    let r = client(
+        &server.addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            "staging/contoso/none:1.0.3",
+            "--wait",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is incomplete: staging/contoso/none:1.0.3"),
+        "{}",
+        r.stderr
     );
 }
 

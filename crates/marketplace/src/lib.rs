@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod api;
 pub mod catalog;
 pub mod db;
+pub mod import;
 pub mod jobs;
 pub mod living;
 pub mod model;

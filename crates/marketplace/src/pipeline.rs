@@ -3,8 +3,9 @@
 //! next — and every write of the outcome is fenced by the job's lease.
 //!
 //! - **ingest** from the publisher's staging repository of this registry
-//!   (`staging/<publisher>/<name>:<tag>` or `@<digest>`): the image, every platform, is copied
-//!   into `content/<submission>:submitted` with every digest preserved (blobs linked,
+//!   (`staging/<publisher>/<name>:<tag>` or `@<digest>`) or another registry
+//!   (`docker://HOST/REPO:TAG`, [`crate::import`]): the image, every platform, is copied into
+//!   `content/<submission>:submitted` with every digest preserved (blobs linked or verified,
 //!   manifests byte for byte); from then on the pipeline works from that copy, by digest.
 //! - **certify**: the copy is written out as an OCI layout and handed to the very
 //!   `certify()` `edgecert check` calls, with every tag the offer lists naming that one image (static pass, malware engines, and the ingestion test on
@@ -66,6 +67,8 @@ pub struct Certification {
     pub run: bool,
     /// Layer-reading threads; 0 = one per core.
     pub threads: usize,
+    /// `docker://` submissions over plain http (loopback registries), not TLS.
+    pub plain_http_sources: bool,
 }
 
 /// Why a step did not succeed: worth retrying, or the submission's own problem.
@@ -99,10 +102,17 @@ impl Pipeline {
             if *stop.borrow() {
                 return;
             }
-            let worked = match self.run_once().await {
-                Ok(worked) => worked,
-                Err(e) => {
+            // Each job on a task of its own: a step that panics is logged (its job's lease
+            // runs out and it is retried) instead of taking this worker down.
+            let me = self.clone();
+            let worked = match tokio::spawn(async move { me.run_once().await }).await {
+                Ok(Ok(worked)) => worked,
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "pipeline: job not run");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "pipeline: a step panicked; its job is retried when its lease runs out");
                     false
                 }
             };
@@ -235,25 +245,37 @@ impl Pipeline {
             Ok(_) | Err(TransitionError::Conflict { .. }) => {}
             Err(e) => return Err(StepError::Retry(e.to_string())),
         }
-        let (repository, reference) =
-            staging_source(&s.source, &s.publisher).map_err(StepError::Submission)?;
         let content = Pipeline::content_repository(&s.id);
-        let digest = self
-            .registry
-            .promote(&repository, &reference, &content, CONTENT_TAG)
-            .await
-            .map_err(|e| match e.code.as_str() {
-                "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "NAME_UNKNOWN" => {
-                    StepError::Submission(format!("{}: {}", s.source, e.message))
-                }
-                _ => StepError::Retry(e.message),
-            })?;
+        let digest = if crate::import::is_remote(&s.source) {
+            let remote = edgecert_engine::image::remote::RemoteOptions {
+                tls_verify: !self.certification.plain_http_sources,
+            };
+            crate::import::import(&self.registry, &s.source, remote, &content, CONTENT_TAG)
+                .await
+                .map_err(|e| match e {
+                    crate::import::ImportError::Source(why) => StepError::Submission(why),
+                    crate::import::ImportError::Ours(why) => StepError::Retry(why),
+                })?
+        } else {
+            let (repository, reference) =
+                staging_source(&s.source, &s.publisher).map_err(StepError::Submission)?;
+            self.registry
+                .promote(&repository, &reference, &content, CONTENT_TAG)
+                .await
+                .map_err(|e| match e.code.as_str() {
+                    "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "NAME_UNKNOWN" => {
+                        StepError::Submission(format!("{}: {}", s.source, e.message))
+                    }
+                    _ => StepError::Retry(e.message),
+                })?
+                .to_string()
+        };
         self.market
-            .set_digest(&s.id, &digest.to_string())
+            .set_digest(&s.id, &digest)
             .await
             .map_err(retry)?;
         self.market
-            .record(&s.id, "ingested", &digest.to_string())
+            .record(&s.id, "ingested", &digest)
             .await
             .map_err(retry)?;
         Ok(Some(Step::Certify))
@@ -542,18 +564,21 @@ fn covers(tag: &str, version: &str) -> bool {
     !numeric || version.starts_with(&format!("{tag}."))
 }
 
-/// `EC807, EC101` — the blocking checks that failed or could not run, as a reason.
+/// Why a report is not a pass, as the submission's reason: the blocking checks that failed,
+/// else what kept it incomplete.
 fn failing_checks(report: &edgecert_engine::report::Report) -> String {
     use edgecert_engine::report::{Severity, Status};
-    let ids: Vec<&str> = report
+    let failed: Vec<&str> = report
         .checks
         .iter()
-        .filter(|c| {
-            c.severity == Severity::Blocking && matches!(c.status, Status::Fail | Status::Error)
-        })
+        .filter(|c| c.severity == Severity::Blocking && c.status == Status::Fail)
         .map(|c| c.id.as_str())
         .collect();
-    format!("blocking checks: {}", ids.join(", "))
+    if failed.is_empty() {
+        // Incomplete: which checks could not run or complete, as `check` says it.
+        return report.incomplete_because().join("; ");
+    }
+    format!("blocking checks failed: {}", failed.join(", "))
 }
 
 /// `staging/<publisher>/<name>:<tag>` or `…@<digest>` of the submission's own publisher, as
@@ -569,8 +594,8 @@ fn staging_source(source: &str, publisher: &str) -> Result<(String, String), Str
     let own = format!("staging/{publisher}/");
     if !repository.starts_with(&own) || repository.len() == own.len() {
         return Err(format!(
-            "{source}: the pipeline ingests from {own}<name> of this registry (other sources \
-             are not supported yet)"
+            "{source}: the pipeline ingests from {own}<name> of this registry or from \
+             docker://HOST/REPO:TAG"
         ));
     }
     Ok((repository.to_owned(), reference.to_owned()))

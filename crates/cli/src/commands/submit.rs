@@ -29,8 +29,9 @@ pub struct SubmitArgs {
     /// The offer file.
     #[arg(long, value_name = "FILE")]
     pub offer: PathBuf,
-    /// The image: a local OCI layout (oci:DIR[:REF], pushed to staging first) or an image
-    /// already in this marketplace's staging (staging/PUBLISHER/NAME:TAG). Default:
+    /// The image: a local OCI layout (oci:DIR[:REF], pushed to staging first), an image
+    /// already in this marketplace's staging (staging/PUBLISHER/NAME:TAG), or one in another
+    /// registry the marketplace fetches (docker://HOST/REPO:TAG). Default:
     /// staging/<publisher>/<offer>:<version>, pushed before.
     #[arg(long, value_name = "SOURCE")]
     pub image: Option<String>,
@@ -82,7 +83,8 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         .await?;
     let source = match args.image.as_deref() {
         None => format!("{staging}:{version}"),
-        Some(s) if s.starts_with("staging/") => s.to_owned(),
+        // The marketplace fetches these itself.
+        Some(s) if s.starts_with("staging/") || s.starts_with("docker://") => s.to_owned(),
         Some(s) if s.starts_with("oci:") => {
             let rest = &s["oci:".len()..];
             // oci:DIR[:REF] — the reference is what follows the last ':' when DIR exists
@@ -107,9 +109,10 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
             format!("{staging}:{version}")
         }
         Some(other) => bail!(
-            "--image {other:?}: submit takes a local OCI layout (oci:DIR[:REF]) or an image in \
-             this marketplace's staging (staging/{publisher}/NAME:TAG); push other images to \
-             staging first (docker push / skopeo copy to {}/{staging}:{version})",
+            "--image {other:?}: submit takes a local OCI layout (oci:DIR[:REF]), an image in \
+             this marketplace's staging (staging/{publisher}/NAME:TAG) or in another registry \
+             (docker://HOST/REPO:TAG); push other images to staging first (docker push / skopeo \
+             copy to {}/{staging}:{version})",
             client.host()
         ),
     };

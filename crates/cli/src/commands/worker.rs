@@ -49,6 +49,10 @@ pub struct PipelineArgs {
         hide_env_values = true
     )]
     pub smtp: Option<String>,
+    /// For docker:// submissions: `--tls-verify=false` fetches over plain http (loopback
+    /// registries).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
     /// Sender of notification e-mail.
     #[arg(
         long,
@@ -78,6 +82,7 @@ impl PipelineArgs {
             },
             run: !self.no_run,
             threads: 0,
+            plain_http_sources: !self.tls_verify,
         })
     }
 
