@@ -1,14 +1,12 @@
-//! The marketplace service (issue 12), built up from the bottom: the submission lifecycle of
-//! `spec/marketplace.md` as a state machine enforced by the database ([`submissions`]), and
-//! the pipeline's durable jobs, claimed with leases that expire when a process dies
-//! ([`jobs`]). Both live in the registry's database (SQLite or PostgreSQL, one code path),
-//! in tables of their own with their own migrations ([`db`]).
-//!
-//! The HTTP API's first part is here ([`api`]: offers, submissions, review transitions, the
-//! timeline as server-sent events, with one authorization decision for every route), and the
-//! worker with its first step ([`pipeline`]: ingest). Not here yet: the certify, preview and
-//! go-live steps, the catalog, policy versions, the commands; `serve` does not mount the API
-//! until submissions can move through the whole pipeline.
+//! The marketplace service (`spec/marketplace.md`): the submission lifecycle as a state
+//! machine enforced by the database ([`submissions`]), the pipeline as durable jobs claimed
+//! with leases ([`jobs`], [`pipeline`]: ingest, certify with the engine's `certify()`,
+//! preview, go-live; [`import`] for submissions from other registries), what it keeps
+//! ([`releases`]: reports, live versions, catalog entries), living modules ([`living`]: policy
+//! versions, re-certification, notifications), and the `/api/v1` HTTP API ([`api`],
+//! [`catalog`], [`accounts`]) with its types ([`model`]) and OpenAPI document ([`openapi`]).
+//! Everything lives in the registry's database (SQLite or PostgreSQL, one code path), in
+//! tables of its own with its own migrations ([`db`]); images live in the registry.
 
 pub mod accounts;
 pub mod api;
