@@ -7,12 +7,15 @@
 //!
 //! Deliberately panicking: these are test assertions.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
+use common::stage;
 use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
 use edgecert_marketplace::Market;
 use edgecert_marketplace::living::Notifier;
@@ -21,7 +24,6 @@ use edgecert_marketplace::pipeline::{Certification, Pipeline};
 use edgecert_marketplace::submissions::State;
 use edgecert_registry::api::Registry;
 use edgecert_registry::auth::{self, Role};
-use edgecert_registry::digest::Digest;
 use edgecert_registry::meta::Meta;
 use edgecert_registry::store::FsStore;
 use http_body_util::BodyExt as _;
@@ -49,41 +51,6 @@ fn image(dir: &Path) -> std::path::PathBuf {
     let layout = dir.join("image");
     write_oci_layout(&layout, &spec).unwrap();
     layout
-}
-
-/// Copies a layout's image into `repo:tag` through the registry's API.
-async fn stage(reg: &Registry, layout: &Path, repo: &str, tag: &str) -> String {
-    let blob = |d: &str| {
-        let (alg, hex) = d.split_once(':').unwrap();
-        std::fs::read(layout.join("blobs").join(alg).join(hex)).unwrap()
-    };
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let top = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    let image_index: Value = serde_json::from_slice(&blob(&top)).unwrap();
-    for m in image_index["manifests"].as_array().unwrap() {
-        let md = m["digest"].as_str().unwrap();
-        let manifest: Value = serde_json::from_slice(&blob(md)).unwrap();
-        let mut digests = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
-        for l in manifest["layers"].as_array().unwrap() {
-            digests.push(l["digest"].as_str().unwrap().to_owned());
-        }
-        for b in digests {
-            let d: Digest = b.parse().unwrap();
-            reg.store.put(&d, None, blob(&b).as_slice()).await.unwrap();
-            reg.link(repo, &d).await.unwrap();
-        }
-        reg.put_manifest_bytes(repo, m["mediaType"].as_str().unwrap(), &blob(md), Some(md))
-            .await
-            .unwrap();
-    }
-    let media = image_index["mediaType"]
-        .as_str()
-        .unwrap_or("application/vnd.oci.image.index.v1+json");
-    reg.put_manifest_bytes(repo, media, &blob(&top), Some(tag))
-        .await
-        .unwrap();
-    top
 }
 
 /// A loopback webhook receiver: answers 500 to the first delivery, 200 after; keeps each

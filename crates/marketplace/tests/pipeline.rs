@@ -10,57 +10,16 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+
+use common::stage;
 use edgecert_fixtures::{Arch, ImageSpec, PlatformImage, write_oci_layout};
 use edgecert_marketplace::Market;
 use edgecert_marketplace::pipeline::{CONTENT_TAG, Pipeline};
 use edgecert_marketplace::submissions::State;
 use edgecert_registry::api::Registry;
-use edgecert_registry::digest::Digest;
 use edgecert_registry::meta::Meta;
 use edgecert_registry::store::FsStore;
-
-fn blob(layout: &Path, d: &str) -> Vec<u8> {
-    let (alg, hex) = d.split_once(':').unwrap();
-    std::fs::read(layout.join("blobs").join(alg).join(hex)).unwrap()
-}
-
-/// Puts an OCI layout's image into `repo:tag` as a push does: blobs, platform manifests, the
-/// index with the tag last. Returns the index digest.
-async fn stage(reg: &Registry, layout: &Path, repo: &str, tag: &str) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let top = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    let image_index: serde_json::Value = serde_json::from_slice(&blob(layout, &top)).unwrap();
-    for m in image_index["manifests"].as_array().unwrap() {
-        let md = m["digest"].as_str().unwrap();
-        let manifest: serde_json::Value = serde_json::from_slice(&blob(layout, md)).unwrap();
-        let mut blobs = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
-        for l in manifest["layers"].as_array().unwrap() {
-            blobs.push(l["digest"].as_str().unwrap().to_owned());
-        }
-        for b in blobs {
-            let d: Digest = b.parse().unwrap();
-            let bytes = blob(layout, &b);
-            reg.store.put(&d, None, bytes.as_slice()).await.unwrap();
-            reg.link(repo, &d).await.unwrap();
-        }
-        reg.put_manifest_bytes(
-            repo,
-            m["mediaType"].as_str().unwrap(),
-            &blob(layout, md),
-            Some(md),
-        )
-        .await
-        .unwrap();
-    }
-    let media = image_index["mediaType"]
-        .as_str()
-        .unwrap_or("application/vnd.oci.image.index.v1+json");
-    reg.put_manifest_bytes(repo, media, &blob(layout, &top), Some(tag))
-        .await
-        .unwrap();
-    top
-}
 
 async fn pipelines(dir: &Path) -> Vec<(&'static str, Pipeline)> {
     let mut urls = vec![(
