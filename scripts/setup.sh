@@ -20,7 +20,8 @@ if [ ! -c /dev/null ]; then
 fi
 
 need_pkgs=(docker.io skopeo docker-registry qemu-user-static binfmt-support busybox-static postgresql
-           apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps curl)
+           apache2-utils clamav clamav-daemon socat gzip ca-certificates iproute2 procps curl
+           chromium chromium-driver)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

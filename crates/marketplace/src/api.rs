@@ -468,7 +468,8 @@ async fn events(
 /// How often a stream looks for new events.
 const POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
-fn event_stream(
+/// A submission's timeline as server-sent events after `after` (see [`events`]).
+pub fn event_stream(
     market: Market,
     id: String,
     after: i64,

@@ -10,11 +10,13 @@ use edgecert_engine::offer::Offer;
 use edgecert_registry::meta::is_exact_version;
 use serde_json::Value;
 
+use crate::Market;
 use crate::api::{Api, Error, internal, not_found};
 use crate::model::{
     CatalogDetail, CatalogItem, CatalogPage, CertificationSummary, Downloads, TagView, VersionView,
 };
 use crate::releases::Listing;
+use edgecert_registry::meta::Meta;
 
 /// Catalog items per page.
 pub const PAGE: usize = 20;
@@ -32,12 +34,116 @@ fn text<'a>(offer: &'a Value, field: &str) -> &'a str {
     offer[field].as_str().unwrap_or("")
 }
 
+/// The catalog over the marketplace's listings and the registry's tags and pull counts: what
+/// the API answers and the web pages show.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog<'a> {
+    pub market: &'a Market,
+    pub meta: &'a Meta,
+}
+
+impl Catalog<'_> {
+    /// Live modules matching a search (name, summary, identifier, publisher; case-insensitive)
+    /// and a sub-category, by identifier.
+    pub async fn matching(
+        &self,
+        q: &str,
+        sub_category: Option<&str>,
+    ) -> Result<Vec<Listing>, String> {
+        let q = q.trim().to_lowercase();
+        let listings = self.market.listings().await.map_err(|e| e.to_string())?;
+        Ok(listings
+            .into_iter()
+            .filter(|l| {
+                let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
+                let in_category =
+                    sub_category.is_none_or(|c| c.is_empty() || text(&offer, "subCategory") == c);
+                let found = q.is_empty()
+                    || [
+                        text(&offer, "name"),
+                        text(&offer, "summary"),
+                        &l.identifier,
+                        &l.publisher,
+                    ]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&q));
+                in_category && found
+            })
+            .collect())
+    }
+
+    /// One catalog item: what a list shows.
+    pub async fn item(&self, l: &Listing, host: &str) -> Result<CatalogItem, String> {
+        item(self.meta, l, host).await.map_err(|e| e.2)
+    }
+
+    /// Everything a module page shows; `None` when it is not in the catalog.
+    pub async fn detail(
+        &self,
+        identifier: &str,
+        host: &str,
+    ) -> Result<Option<CatalogDetail>, String> {
+        let Some(l) = self
+            .market
+            .listing(identifier)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        detail_of(self.market, self.meta, &l, host)
+            .await
+            .map(Some)
+            .map_err(|e| e.2)
+    }
+
+    /// The deployment manifest of a live tag (default: the offer's default tag, else the
+    /// listed version), pulling from `host`: (tag, manifest). `Err` names what is missing.
+    pub async fn deployment(
+        &self,
+        identifier: &str,
+        tag: Option<&str>,
+        host: &str,
+    ) -> Result<(String, Value), Error> {
+        let l = self
+            .market
+            .listing(identifier)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| not_found(format!("{identifier} is not in the catalog")))?;
+        let offer = Offer::parse(&l.offer, "offer.json").map_err(internal)?;
+        let tags = self
+            .meta
+            .tags(identifier, None, None)
+            .await
+            .map_err(internal)?;
+        let tag = match tag {
+            Some(t) if tags.iter().any(|x| x == t) => t.to_owned(),
+            Some(t) => return Err(not_found(format!("{identifier}:{t} is not live"))),
+            None => offer
+                .default_tag()
+                .filter(|t| tags.iter().any(|x| x == t))
+                .map(str::to_owned)
+                .or_else(|| tags.contains(&l.version).then(|| l.version.clone()))
+                .ok_or_else(|| not_found(format!("{identifier} has no live tag")))?,
+        };
+        let manifest = edgecert_engine::offer::deployment::manifest_json(
+            &offer,
+            "offer.json",
+            Some(&tag),
+            Some(host),
+            false,
+        )
+        .map_err(|e| Error(StatusCode::UNPROCESSABLE_ENTITY, "MANIFEST_INVALID", e))?;
+        Ok((tag, manifest))
+    }
+}
+
 /// One catalog item: what a list shows.
-async fn item(api: &Api, l: &Listing, host: &str) -> Result<CatalogItem, Error> {
+async fn item(meta: &Meta, l: &Listing, host: &str) -> Result<CatalogItem, Error> {
     let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
     let report: Value = serde_json::from_str(&l.report).unwrap_or(Value::Null);
-    let tags = api
-        .meta()
+    let tags = meta
         .tags(&l.identifier, None, None)
         .await
         .map_err(internal)?;
@@ -75,32 +181,21 @@ pub(crate) async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, Error> {
     let host = api.registry_host(&headers);
-    let q = query.q.unwrap_or_default().to_lowercase();
     let page = query.page.unwrap_or(1).max(1);
-    let listings = api.market.listings().await.map_err(internal)?;
-    let matching: Vec<&Listing> = listings
-        .iter()
-        .filter(|l| {
-            let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
-            let in_category = query
-                .sub_category
-                .as_deref()
-                .is_none_or(|c| c.is_empty() || text(&offer, "subCategory") == c);
-            let found = q.is_empty()
-                || [
-                    text(&offer, "name"),
-                    text(&offer, "summary"),
-                    &l.identifier,
-                    &l.publisher,
-                ]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&q));
-            in_category && found
-        })
-        .collect();
+    let catalog = Catalog {
+        market: &api.market,
+        meta: api.meta(),
+    };
+    let matching = catalog
+        .matching(
+            query.q.as_deref().unwrap_or(""),
+            query.sub_category.as_deref(),
+        )
+        .await
+        .map_err(internal)?;
     let mut items = Vec::new();
     for l in matching.iter().skip((page - 1) * PAGE).take(PAGE) {
-        items.push(item(&api, l, &host).await?);
+        items.push(item(api.meta(), l, &host).await?);
     }
     let next = (matching.len() > page * PAGE).then(|| (page + 1).to_string());
     Ok(axum::Json(CatalogPage {
@@ -119,15 +214,25 @@ pub(crate) async fn detail(
 ) -> Result<Response, Error> {
     let host = api.registry_host(&headers);
     let l = listing(&api, &identifier).await?;
-    let item = item(&api, &l, &host).await?;
+    let detail = detail_of(&api.market, api.meta(), &l, &host).await?;
+    Ok(axum::Json(detail).into_response())
+}
+
+async fn detail_of(
+    market: &Market,
+    meta: &Meta,
+    l: &Listing,
+    host: &str,
+) -> Result<CatalogDetail, Error> {
+    let identifier = l.identifier.clone();
+    let item = item(meta, l, host).await?;
     let offer: Value = serde_json::from_str(&l.offer).unwrap_or(Value::Null);
     let report: Value = serde_json::from_str(&l.report).unwrap_or(Value::Null);
-    let releases = api.market.releases(&identifier).await.map_err(internal)?;
+    let releases = market.releases(&identifier).await.map_err(internal)?;
     // Each tag: exact or rolling, and the version and digest it resolves to now.
     let mut tags = Vec::new();
     for tag in &item.tags {
-        let digest = api
-            .meta()
+        let digest = meta
             .tag(&identifier, tag)
             .await
             .map_err(internal)?
@@ -151,7 +256,7 @@ pub(crate) async fn detail(
     }
     let checks = report["checks"].as_array().cloned().unwrap_or_default();
     let count = |f: &dyn Fn(&Value) -> bool| checks.iter().filter(|c| f(c)).count();
-    let pulls = api.meta().pulls(&identifier).await.map_err(internal)?;
+    let pulls = meta.pulls(&identifier).await.map_err(internal)?;
     let mut downloads = Downloads {
         total: 0,
         by_tag: Default::default(),
@@ -202,7 +307,7 @@ pub(crate) async fn detail(
             .collect(),
         downloads,
     };
-    Ok(axum::Json(detail).into_response())
+    Ok(detail)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -219,30 +324,13 @@ pub(crate) async fn deployment(
     Query(query): Query<DeploymentQuery>,
 ) -> Result<Response, Error> {
     let host = api.registry_host(&headers);
-    let l = listing(&api, &identifier).await?;
-    let offer = Offer::parse(&l.offer, "offer.json").map_err(internal)?;
-    let tags = api
-        .meta()
-        .tags(&identifier, None, None)
-        .await
-        .map_err(internal)?;
-    let tag = query
-        .tag
-        .or_else(|| offer.default_tag().map(str::to_owned))
-        .filter(|t| tags.contains(t))
-        .or_else(|| tags.contains(&l.version).then(|| l.version.clone()))
-        .ok_or_else(|| not_found(format!("{identifier} has no such live tag")))?;
-    if !tags.contains(&tag) {
-        return Err(not_found(format!("{identifier}:{tag} is not live")));
-    }
-    let manifest = edgecert_engine::offer::deployment::manifest_json(
-        &offer,
-        "offer.json",
-        Some(&tag),
-        Some(&host),
-        false,
-    )
-    .map_err(|e| Error(StatusCode::UNPROCESSABLE_ENTITY, "MANIFEST_INVALID", e))?;
+    let catalog = Catalog {
+        market: &api.market,
+        meta: api.meta(),
+    };
+    let (_, manifest) = catalog
+        .deployment(&identifier, query.tag.as_deref(), &host)
+        .await?;
     Ok(axum::Json(manifest).into_response())
 }
 

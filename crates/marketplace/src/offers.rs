@@ -64,6 +64,15 @@ impl Market {
             .await
     }
 
+    /// A publisher's submissions, newest first.
+    pub async fn submissions_of_publisher(
+        &self,
+        publisher: &str,
+    ) -> Result<Vec<Submission>, sqlx::Error> {
+        self.submissions_where("publisher = $1 ORDER BY created_at DESC, id", publisher)
+            .await
+    }
+
     /// The review queue: submissions in review, oldest first.
     pub async fn review_queue(&self) -> Result<Vec<Submission>, sqlx::Error> {
         self.submissions_where(

@@ -223,6 +223,14 @@ pub async fn principal_for_token(meta: &Meta, token: &str) -> Result<Option<Prin
         .and_then(Principal::from_row))
 }
 
+/// The principal of an account by name (a signed-in web session's); `None` when it is gone.
+pub async fn principal_for_account(
+    meta: &Meta,
+    name: &str,
+) -> Result<Option<Principal>, MetaError> {
+    Ok(meta.account(name).await?.and_then(Principal::from_row))
+}
+
 /// The principal of HTTP Basic `account:token`: the token must be the account's.
 pub async fn principal_for_basic(
     meta: &Meta,

@@ -34,6 +34,9 @@ pub enum AdminCommand {
     AddMember { publisher: String, name: String },
     /// A reviewer account (reads every submission, approves or rejects).
     CreateReviewer { name: String },
+    /// Sets an account's password for the web pages, read from standard input (one line, at
+    /// least 12 characters).
+    SetPassword { name: String },
     /// Runs a garbage collection now: removes blobs no repository links or refers to, and
     /// abandoned upload sessions, untouched for --grace seconds. Safe while `serve` runs.
     Gc {
@@ -70,6 +73,21 @@ pub fn run(args: AdminArgs) -> anyhow::Result<u8> {
                 format!("reviewer {name}"),
             ),
             AdminCommand::Gc { grace } => return gc(&args, meta, *grace).await,
+            AdminCommand::SetPassword { name } => {
+                edgecert_web::session::migrate(&meta)
+                    .await
+                    .context("preparing the web tables")?;
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                edgecert_web::session::set_password(&meta, name, password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("set-password {name}: {e}"))?;
+                eprintln!("edgecert: password of {name} set");
+                return Ok(0);
+            }
         };
         eprintln!("edgecert: created {what}; its API token (shown once):");
         println!("{token}");

@@ -124,10 +124,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let market = edgecert_marketplace::Market::open(&meta)
         .await
         .context("opening the marketplace tables")?;
+    edgecert_web::session::migrate(&meta)
+        .await
+        .context("opening the web tables")?;
     let app = registry
         .clone()
         .router()
         .merge(edgecert_marketplace::api::router(
+            market.clone(),
+            meta.clone(),
+            args.public_url.as_deref(),
+        ))
+        .merge(edgecert_web::router(
             market.clone(),
             meta.clone(),
             args.public_url.as_deref(),

@@ -70,7 +70,6 @@ const PROBE: &str = "data-edgecert-probe";
 
 /// The listing's sanitizer: exactly the allowed tags, `a href` with the allowed schemes. The
 /// tests hold `removals` against what it actually strips.
-#[cfg(test)]
 fn sanitizer() -> Builder<'static> {
     let mut b = Builder::empty();
     b.tags(ALLOWED.iter().copied().collect())
@@ -80,6 +79,12 @@ fn sanitizer() -> Builder<'static> {
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(None);
     b
+}
+
+/// A description as a listing page shows it: the same sanitizer, so what EC502 reports as
+/// removed is exactly what a reader does not get (scripts, event handlers, `javascript:`).
+pub fn sanitize(html: &str) -> String {
+    sanitizer().clean(html).to_string()
 }
 
 type Seen = Arc<Mutex<Vec<(String, String, String)>>>;

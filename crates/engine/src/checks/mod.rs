@@ -25,6 +25,7 @@ mod ec402_stays_running;
 mod ec403_stops_gracefully;
 mod ec501_settings_documented;
 mod ec502_description_safe;
+pub use ec502_description_safe::sanitize as sanitize_description;
 mod ec503_listing_fields;
 mod ec601_version_tags;
 mod ec602_rolling_tags_consistent;

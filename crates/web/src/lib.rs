@@ -1,0 +1,13 @@
+//! The marketplace's web pages (`spec/marketplace.md`, "Web pages"), served by `edgecert
+//! serve` beside `/v2/` and `/api/v1`: the catalog (home with search and sub-categories, module
+//! pages), password sign-in with a session cookie and a CSRF token on every form
+//! ([`session`]), the partner portal (submissions, a submission's timeline with live progress,
+//! its report, the preview and the go-live button) and the reviewer's queue and decisions.
+//! Server-rendered from templates compiled into the binary (askama: escaping is on for every
+//! value; descriptions go through EC502's sanitizer), no external CDN or font, a little
+//! JavaScript only for live progress.
+
+pub mod pages;
+pub mod session;
+
+pub use pages::router;
