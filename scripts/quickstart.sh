@@ -67,6 +67,6 @@ if [ -z "$listed" ]; then
 fi
 echo
 echo "The example module is live: docker pull 127.0.0.1:$PORT/contoso.tempfilter.standard:1.0"
-echo "Open: $EDGECERT_SERVER/api/v1/catalog/contoso.tempfilter.standard"
+echo "Open: $EDGECERT_SERVER/modules/contoso.tempfilter.standard   (API: $EDGECERT_SERVER/api/v1/catalog/contoso.tempfilter.standard)"
 echo "(serve keeps running: kill \$(cat $M/serve.pid) to stop it)"
 exit $check
