@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use edgecert_engine::certify::{CertifyOptions, certify};
 use edgecert_engine::image::layer::NoProgress;
-use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::ingest::RunMode;
 use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
@@ -31,7 +30,7 @@ use crate::api::{Action, Api, Error, internal, not_found};
 use crate::db::{Market, now_ms};
 use crate::jobs::{Job, Step, enqueue_with};
 use crate::model::{Page, PublisherSettings};
-use crate::pipeline::{CONTENT_TAG, Pipeline, StepError};
+use crate::pipeline::{Pipeline, StepError};
 
 /// Deliveries are tried this many times, `BACKOFF × 2^(attempt-1)` apart.
 pub const DELIVERY_ATTEMPTS: i64 = 6;
@@ -463,28 +462,9 @@ impl Pipeline {
             .ok_or_else(|| StepError::Submission("the live version's submission is gone".into()))?;
         let offer = Offer::parse(s.offer.as_deref().unwrap_or("{}"), "offer.json")
             .map_err(|e| StepError::Submission(e.to_string()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix("edgecert-recertify-")
-            .tempdir()
-            .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
-        let layout = tmp.path().join("image");
-        let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
-        let mut names = vec![reference.clone()];
-        names.extend(offer.tags().iter().filter(|t| **t != reference).cloned());
-        self.registry
-            .export_layout(
-                &Pipeline::content_repository(&s.id),
-                CONTENT_TAG,
-                &layout,
-                &names,
-            )
-            .await
-            .map_err(|e| StepError::Retry(e.message))?;
+        let (_tmp, image) = self.export(&s, &offer).await?;
         let options = CertifyOptions {
-            image: ImageSource::Oci {
-                dir: layout,
-                reference: Some(reference),
-            },
+            image,
             remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
             policy,
             published: None,

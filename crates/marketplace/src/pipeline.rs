@@ -288,35 +288,14 @@ impl Pipeline {
             Err(e) => return Err(retry(e)),
         }
         let offer = submitted_offer(s)?;
-        let tmp = tempfile::Builder::new()
-            .prefix("edgecert-submission-")
-            .tempdir()
-            .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
-        let layout = tmp.path().join("image");
-        let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
-        // Every tag the offer lists names this one image: go-live writes them all from this
-        // digest, so they are one build by construction (EC602 sees them in the source).
-        let mut names = vec![reference.clone()];
-        names.extend(offer.tags().iter().filter(|t| **t != reference).cloned());
-        self.registry
-            .export_layout(
-                &Pipeline::content_repository(&s.id),
-                CONTENT_TAG,
-                &layout,
-                &names,
-            )
-            .await
-            .map_err(|e| StepError::Retry(e.message))?;
+        let (_tmp, image) = self.export(s, &offer).await?;
         self.market
             .record(&s.id, "progress", "certify: reading every layer")
             .await
             .map_err(retry)?;
         let (trigger, cancel) = edgecert_engine::cancel::new();
         let options = CertifyOptions {
-            image: ImageSource::Oci {
-                dir: layout,
-                reference: Some(reference),
-            },
+            image,
             remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
             policy: self.policy_now().await?,
             published: None,
@@ -395,6 +374,39 @@ impl Pipeline {
             Ok(_) | Err(TransitionError::Conflict { .. }) => Ok(None),
             Err(e) => Err(retry(e)),
         }
+    }
+
+    /// The submission's content copy as an OCI layout in a temporary directory (kept while
+    /// the returned guard lives), as the certification engine reads it. Every tag the offer
+    /// lists names this one image: go-live writes them all from this digest, so they are one
+    /// build by construction (EC602 sees them in the source).
+    pub(crate) async fn export(
+        &self,
+        s: &Submission,
+        offer: &Offer,
+    ) -> Result<(tempfile::TempDir, ImageSource), StepError> {
+        let tmp = tempfile::Builder::new()
+            .prefix("edgecert-submission-")
+            .tempdir()
+            .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
+        let layout = tmp.path().join("image");
+        let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
+        let mut names = vec![reference.clone()];
+        names.extend(offer.tags().iter().filter(|t| **t != reference).cloned());
+        self.registry
+            .export_layout(
+                &Pipeline::content_repository(&s.id),
+                CONTENT_TAG,
+                &layout,
+                &names,
+            )
+            .await
+            .map_err(|e| StepError::Retry(e.message))?;
+        let image = ImageSource::Oci {
+            dir: layout,
+            reference: Some(reference),
+        };
+        Ok((tmp, image))
     }
 
     /// The policy a submission is certified against now: the newest published policy version
