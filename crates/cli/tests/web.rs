@@ -1,11 +1,13 @@
 //! The web pages in a real browser: Debian's Chromium, headless, driven through ChromeDriver's
 //! W3C WebDriver API (spoken here directly over HTTP), against a running `edgecert serve` with
-//! a real submission certified on Moby. A reviewer signs in and approves from the evidence
-//! page; the publisher signs in, finds the preview in the portal and takes it live with the
-//! button; an anonymous visitor finds the module in the catalog and on its page, where the
-//! description's `<script>`, `onerror=` and `javascript:` payloads are inert (asserted in the
-//! browser); a form posted without its CSRF token is refused; the keyboard reaches the
-//! actions. Screenshots of each page at desktop and phone width go to
+//! a real submission certified on Moby. The admin makes the publisher and reviewer accounts
+//! and a policy version; the publisher makes an offer, sees the checks' findings beside the
+//! fields in the editor, pushes the image with skopeo, submits from the browser and watches
+//! live progress; a reviewer approves from the evidence page with the keyboard; the publisher
+//! takes the preview live with the button; an anonymous visitor finds the module in the
+//! catalog and on its page, where the description's `<script>`, `onerror=` and `javascript:`
+//! payloads are inert (asserted in the browser); a stricter policy version lands in the
+//! publisher's inbox; a form posted without its CSRF token is refused. Screenshots of each page at desktop and phone width go to
 //! `target/screenshots/`.
 //!
 //! Deliberately panicking: these are test assertions.
@@ -16,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Serve, available, edit_offer, example_spec, have_command, run, serve_with};
+use common::{Serve, available, example_spec, have_command, run, serve_with};
 use edgecert_fixtures::write_oci_layout;
 use serde_json::{Value, json};
 
@@ -144,6 +146,11 @@ impl Browser {
         }
     }
 
+    fn clear(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/clear"), Some(json!({})));
+    }
+
     fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
         self.call(
@@ -153,9 +160,34 @@ impl Browser {
         );
     }
 
+    /// Clicks something that loads a page (a link, a form's button) and waits until the new
+    /// document has loaded: WebDriver does not wait for a form submission's navigation.
     fn click(&self, css: &str) {
         let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+        self.navigating(|| {
+            self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+        });
+    }
+
+    /// Runs `act`, which navigates, and waits for the next document to be loaded.
+    fn navigating(&self, act: impl FnOnce()) {
+        self.js("window.__edgecertOld = true;");
+        act();
+        let started = Instant::now();
+        loop {
+            let v = self.js(
+                "return window.__edgecertOld === undefined && document.readyState === 'complete';",
+            );
+            if v == json!(true) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no new page loaded after the action; still at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn js(&self, script: &str) -> Value {
@@ -281,73 +313,190 @@ fn wait_state(addr: &str, token: &str, id: &str, state: &str) {
     }
 }
 
+/// Polls the page until `css`'s text contains `needle` (live progress, background jobs).
+fn wait_text(b: &Browser, css: &str, needle: &str, reload: bool, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        if b.text(css).contains(needle) {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{css} never showed {needle:?}: {}",
+            b.text("body")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        if reload {
+            b.call("POST", "/refresh", None);
+        }
+    }
+}
+
 #[test]
 fn each_role_walks_its_path_in_a_real_browser() {
     let have = available(
         "chromium + chromedriver",
         have_command("chromedriver") && Path::new("/usr/bin/chromium").exists(),
     ) && available("docker (Moby)", have_command("docker"))
+        && available("skopeo", have_command("skopeo"))
         && available("curl", have_command("curl"));
     if !have {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let publisher = account(
-        &data,
-        &["create-publisher", "contoso"],
-        "contoso-password-1",
-    );
-    account(&data, &["create-reviewer", "rita"], "rita-password-12");
-    // The operator relaxed EC502 to a warning: the page's own sanitizer is what protects
-    // visitors, and this test holds it to that.
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[severity]\nEC502 = \"warning\"\n").unwrap();
-    let server: Serve = serve_with(
-        &data,
-        &["--policy", policy.to_str().unwrap()],
-        &[("EDGECERT_RUN_WINDOW", "3")],
-    );
+    account(&data, &["create-admin", "ada"], "ada-password-123");
+    let server: Serve = serve_with(&data, &[], &[("EDGECERT_RUN_WINDOW", "3")]);
     let addr = server.addr.clone();
+    let b = Browser::start();
 
+    // The admin: accounts for a publisher and a reviewer, and a policy version in effect
+    // today that relaxes EC502 to a warning (the page's own sanitizer is what protects
+    // visitors, and this test holds it to that).
+    sign_in(&b, &addr, "ada", "ada-password-123");
+    assert!(b.url().ends_with("/admin"), "{}", b.url());
+    b.shoot("admin");
+    b.type_into("#pub-name", "contoso");
+    b.type_into("#pub-password", "contoso-password-1");
+    b.click("form[action='/admin/publishers'] button");
+    let created = b.text("main");
+    assert!(created.contains("Publisher contoso exists"), "{created}");
+    let publisher = created
+        .split("docker login): ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    b.go(&format!("http://{addr}/admin"));
+    b.type_into("#rev-name", "rita");
+    b.type_into("#rev-password", "rita-password-12");
+    b.click("form[action='/admin/reviewers'] button");
+    assert!(b.text("main").contains("Reviewer rita exists"));
+    b.go(&format!("http://{addr}/admin"));
+    // A policy that does not parse is refused, naming what is wrong.
+    b.type_into("#pol-version", "2026.12");
+    b.type_into("#pol-effective", "2026-01-01");
+    b.type_into("#pol-text", "[severity]\nEC999 = \"warning\"\n");
+    b.click("form[action='/admin/policies'] button");
+    assert!(
+        b.js("return document.title;")
+            .as_str()
+            .unwrap()
+            .starts_with("Error:")
+    );
+    assert!(
+        b.text(".error-summary").contains("EC999"),
+        "{}",
+        b.text("main")
+    );
+    b.type_into("#pol-version", "2026.12");
+    b.type_into("#pol-effective", "2026-01-01");
+    b.type_into("#pol-text", "[severity]\nEC502 = \"warning\"\n");
+    b.click("form[action='/admin/policies'] button");
+    assert!(
+        b.text("h1").contains("Policy 2026.12 published"),
+        "{}",
+        b.text("main")
+    );
+    b.go(&format!("http://{addr}/admin"));
+    assert!(b.text("main").contains("in effect"), "{}", b.text("main"));
+    b.click("header form button");
+
+    // The publisher: a new offer, the editor's findings beside their fields, the image pushed
+    // to staging by a real client, the submission from the browser, live progress.
+    sign_in(&b, &addr, "contoso", "contoso-password-1");
+    assert!(b.url().ends_with("/portal"), "{}", b.url());
+    b.click("a[href='/portal/offers/new']");
+    b.shoot("offer-new");
+    b.type_into("#offer", "tempfilter");
+    b.click("form[action='/portal/offers/new'] button");
+    assert!(
+        b.url()
+            .ends_with("/portal/offers/contoso.tempfilter.standard"),
+        "{}",
+        b.url()
+    );
+    // No terms of use: EC901's finding lands next to that field.
+    b.clear("#f-legal-termsOfUseUrl");
+    b.clear("#f-image-tags");
+    b.type_into("#f-image-tags", "1.0.3\n1.0\nlatest");
+    b.clear("#f-description");
+    b.type_into(
+        "#f-description",
+        "<p>Filters readings.</p><script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\"><a href=\"javascript:window.__xss = 3\">more</a>",
+    );
+    b.click("form[action='/portal/offers/contoso.tempfilter.standard'] button");
+    assert!(b.text("#saved").contains("saved"), "{}", b.text("main"));
+    let terms = b.text("#f-legal-termsOfUseUrl-group");
+    assert!(terms.contains("EC901"), "{terms}");
+    assert!(
+        !b.text("#f-name-group").contains("EC9"),
+        "{}",
+        b.text("#f-name-group")
+    );
+    b.shoot("offer-editor-findings");
+    // JSON that does not parse: not saved, the error beside the field and in the summary.
+    b.clear("#f-defaults");
+    b.type_into("#f-defaults", "{\"moduleName\": ");
+    b.click("form[action='/portal/offers/contoso.tempfilter.standard'] button");
+    assert!(
+        b.js("return document.title;")
+            .as_str()
+            .unwrap()
+            .starts_with("Error:"),
+        "{}",
+        b.text("main")
+    );
+    assert!(b.text("#f-defaults-error").contains("not JSON"));
+    assert!(b.text(".error-summary").contains("Defaults"));
+    // Put right: terms back, the defaults as they were.
+    b.go(&format!(
+        "http://{addr}/portal/offers/contoso.tempfilter.standard"
+    ));
+    assert!(b.text("#f-legal-termsOfUseUrl-group").contains("EC901"));
+    b.type_into("#f-legal-termsOfUseUrl", "https://contoso.example/terms");
+    b.click("form[action='/portal/offers/contoso.tempfilter.standard'] button");
+    assert!(
+        !b.text("#f-legal-termsOfUseUrl-group").contains("EC901"),
+        "{}",
+        b.text("#f-legal-termsOfUseUrl-group")
+    );
     let mut spec = example_spec();
     spec.tags = vec!["1.0.3".into(), "1.0".into(), "latest".into()];
     let layout = dir.path().join("image");
     write_oci_layout(&layout, &spec).unwrap();
-    let module = dir.path().join("tempfilter");
-    assert_eq!(run(&["init", module.to_str().unwrap()]).code, 0);
-    let offer = module.join("offer.json");
-    edit_offer(&offer, |o| {
-        o["image"]["tags"] = json!(["1.0.3", "1.0", "latest"]);
-        o["description"] = json!(
-            "<p>Filters readings.</p><script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\"><a href=\"javascript:window.__xss = 3\">more</a>"
-        );
-    });
-    let r = Command::new(env!("CARGO_BIN_EXE_edgecert"))
+    let copy = Command::new("skopeo")
         .args([
-            "submit",
-            "--offer",
-            offer.to_str().unwrap(),
-            "--image",
+            "copy",
+            "--all",
+            "--quiet",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &format!("contoso:{publisher}"),
             &format!("oci:{}:1.0.3", layout.display()),
-            "--wait",
+            &format!("docker://{addr}/staging/contoso/tempfilter:1.0.3"),
         ])
-        .env("EDGECERT_SERVER", format!("http://{addr}"))
-        .env("EDGECERT_TOKEN", &publisher)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
-    assert_eq!(r.status.code(), Some(0), "{stderr}\n{}", server.logs());
-    let id = stderr
-        .split("submission ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .trim_end_matches(':')
-        .to_owned();
+    assert!(
+        copy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    b.type_into("#image", "staging/contoso/tempfilter:1.0.3");
+    b.click("form[action$='/submit'] button");
+    let id = b.url().rsplit('/').next().unwrap().to_owned();
+    b.shoot("submission-progress");
+    // Live progress: the state on the open page moves without a reload.
+    wait_text(&b, "#state", "in-review", false, Duration::from_secs(240));
+    assert!(
+        b.text("#events").contains("state: certifying"),
+        "{}",
+        b.text("#events")
+    );
+    b.click("header form button");
 
-    let b = Browser::start();
-    // The reviewer: sign in, the queue, the evidence, approve.
+    // The reviewer: the queue, the evidence, approve with the keyboard.
     sign_in(&b, &addr, "rita", "rita-password-12");
     assert!(b.url().ends_with("/review"), "{}", b.url());
     assert!(
@@ -362,10 +511,16 @@ fn each_role_walks_its_path_in_a_real_browser() {
         evidence.contains("EC906") && evidence.contains("in-review"),
         "{evidence}"
     );
+    let facts = b.text("#evidence-h + p + dl");
+    assert!(
+        facts.contains("Factory") || facts.contains("Use case"),
+        "{facts}"
+    );
+    assert!(b.text("main").contains("new module"), "{}", b.text("main"));
     b.shoot("review-evidence");
     // Keyboard only: Tab until the approve button has the focus, then Enter.
     let mut focused = false;
-    for _ in 0..60 {
+    for _ in 0..80 {
         b.key("\u{E004}");
         if b.js("return document.activeElement ? document.activeElement.textContent.trim() : '';")
             == json!("Approve")
@@ -375,14 +530,12 @@ fn each_role_walks_its_path_in_a_real_browser() {
         }
     }
     assert!(focused, "Tab never reached the Approve button");
-    b.key("\u{E007}");
+    b.navigating(|| b.key("\u{E007}"));
     wait_state(&addr, &publisher, &id, "preview");
     b.click("header form button");
 
     // A form without its CSRF token is refused.
     sign_in(&b, &addr, "contoso", "contoso-password-1");
-    assert!(b.url().ends_with("/portal"), "{}", b.url());
-    b.shoot("portal");
     b.go(&format!("http://{addr}/portal/submissions/{id}"));
     b.shoot("submission-preview");
     b.js("document.querySelector(\"form[action$='/go-live'] input[name=csrf]\").remove();");
@@ -392,9 +545,9 @@ fn each_role_walks_its_path_in_a_real_browser() {
     b.go(&format!("http://{addr}/portal/submissions/{id}"));
     b.click("form[action$='/go-live'] button");
     wait_state(&addr, &publisher, &id, "live");
+    b.click("header form button");
 
     // Anyone: the catalog, the module page, the payloads inert.
-    b.click("header form button");
     b.go(&format!("http://{addr}/"));
     assert!(b.text("main").contains("Contoso"), "{}", b.text("main"));
     b.shoot("catalog-home");
@@ -410,6 +563,21 @@ fn each_role_walks_its_path_in_a_real_browser() {
     assert_eq!(xss[0], "undefined", "a payload ran: {xss}");
     assert_eq!(xss[1], 0, "{xss}");
     assert!(!xss[2].to_string().contains("javascript:"), "{xss}");
+    // The downloads chart: one bar a day for 30 days, drawn by the server.
+    assert_eq!(
+        b.js("return document.querySelectorAll('svg.chart rect').length;"),
+        json!(30)
+    );
+    // The SBOM of the listed version, for anyone.
+    let sbom = Command::new("curl")
+        .args([
+            "-sS",
+            &format!("http://{addr}/modules/contoso.tempfilter.standard/sbom"),
+        ])
+        .output()
+        .unwrap();
+    let sbom: Value = serde_json::from_slice(&sbom.stdout).unwrap_or(Value::Null);
+    assert_eq!(sbom["bomFormat"], "CycloneDX", "{sbom}");
     // Every link and button is reachable by Tab.
     let tabbable = b.js("return Array.from(document.querySelectorAll('a[href], button')).every(e => e.tabIndex >= 0);");
     assert_eq!(tabbable, json!(true));
@@ -421,4 +589,39 @@ fn each_role_walks_its_path_in_a_real_browser() {
         size.as_u64().unwrap() < 100 * 1024,
         "module page is {size} bytes"
     );
+
+    // A stricter policy version later on: the live version is re-certified against it and
+    // the publisher's inbox says what fails and from when.
+    sign_in(&b, &addr, "ada", "ada-password-123");
+    b.type_into("#pol-version", "2030.1");
+    b.type_into("#pol-effective", "2030-01-01");
+    b.type_into("#pol-text", "requiredPlatforms = [\"linux/arm64\"]\n");
+    b.click("form[action='/admin/policies'] button");
+    assert!(
+        b.text("main").contains("1 live version"),
+        "{}",
+        b.text("main")
+    );
+    b.click("header form button");
+    sign_in(&b, &addr, "contoso", "contoso-password-1");
+    wait_text(
+        &b,
+        "section[aria-labelledby=inbox-h]",
+        "EC201",
+        true,
+        Duration::from_secs(120),
+    );
+    assert!(
+        b.text("section[aria-labelledby=inbox-h]")
+            .contains("2030-01-01"),
+        "{}",
+        b.text("section[aria-labelledby=inbox-h]")
+    );
+    b.shoot("portal-inbox");
+    // Every page of the walk had labels on its inputs (checked here on the editor too).
+    b.go(&format!(
+        "http://{addr}/portal/offers/contoso.tempfilter.standard"
+    ));
+    let labelled = b.js("return Array.from(document.querySelectorAll('input:not([type=hidden]), textarea, select')).every(i => i.labels && i.labels.length > 0);");
+    assert_eq!(labelled, json!(true));
 }

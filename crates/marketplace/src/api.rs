@@ -14,13 +14,14 @@ use axum::extract::{Path, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use edgecert_engine::offer::{Offer, OfferError};
+use edgecert_engine::policy::Policy;
 use edgecert_registry::auth::{self, Principal, Role};
 use edgecert_registry::meta::Meta;
 use serde_json::Value;
 
 use crate::Market;
 use crate::model::{EventView, OfferStored, OfferView, Page, SubmissionView};
+use crate::offers::OfferRejected;
 use crate::submissions::{State, Submission, TransitionError};
 
 /// Largest `offer.json` accepted.
@@ -33,6 +34,8 @@ pub(crate) struct Api {
     /// `host:port` clients pull from (for pull commands and manifests); `None`: the request's
     /// `Host`.
     registry_host: Option<String>,
+    /// The operator's policy (`--policy`, or the built-in one), under published versions.
+    policy: Policy,
 }
 
 impl Api {
@@ -55,7 +58,9 @@ impl Api {
 
 /// The `/api/v1` router over the marketplace and the registry's accounts. `public_url` is the
 /// URL clients reach this server at (`http://host:port`), for the pull commands it shows.
-pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
+/// `policy`: the operator's (`--policy`, or the built-in one); published policy versions in
+/// effect take its place for offer findings, as they do for certification.
+pub fn router(market: Market, meta: Meta, public_url: Option<&str>, policy: Policy) -> Router {
     let registry_host = public_url.map(|u| {
         u.trim_start_matches("https://")
             .trim_start_matches("http://")
@@ -111,6 +116,7 @@ pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
             market,
             meta,
             registry_host,
+            policy,
         })
 }
 
@@ -305,33 +311,22 @@ async fn put_offer(
             format!("offer.json is not UTF-8: {e}"),
         )
     })?;
-    // The CLI's parser: the same offers are valid in both places.
-    let offer = Offer::parse(text, "offer.json").map_err(|e| {
-        let (path, message) = match &e {
-            OfferError::Shape {
-                json_path, message, ..
-            } => (json_path.clone(), message.clone()),
-            other => ("$".to_owned(), other.to_string()),
-        };
-        Error(
-            StatusCode::BAD_REQUEST,
-            "OFFER_INVALID",
-            format!("at {path}: {message}"),
-        )
-    })?;
-    match offer.identifier() {
-        Some(id) if id == identifier => {}
-        other => {
-            return Err(Error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "IDENTIFIER_MISMATCH",
-                format!(
-                    "the offer's publisher.offer.plan is {}, the path says {identifier}",
-                    other.unwrap_or_else(|| "incomplete".into())
-                ),
-            ));
+    let offer = crate::offers::parse_offer_for(&identifier, text).map_err(|e| match e {
+        OfferRejected::Invalid { .. } => {
+            Error(StatusCode::BAD_REQUEST, "OFFER_INVALID", e.to_string())
         }
-    }
+        OfferRejected::Mismatch { .. } => Error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDENTIFIER_MISMATCH",
+            format!("{e}, the path says {identifier}"),
+        ),
+    })?;
+    let policy = api
+        .market
+        .policy_in_effect(&api.policy)
+        .await
+        .map_err(internal)?;
+    let findings = crate::offers::offer_findings(&offer, &policy);
     let stored = api
         .market
         .put_offer(&identifier, publisher, text)
@@ -340,6 +335,7 @@ async fn put_offer(
     Ok(axum::Json(OfferStored {
         identifier: stored.identifier,
         updated_at: stored.updated_at,
+        findings,
     })
     .into_response())
 }

@@ -90,6 +90,41 @@ pub struct Notification {
 }
 
 /// Milliseconds since the epoch of `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ` or a number.
+/// Why the policy in effect could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error(transparent)]
+    Db(sqlx::Error),
+    /// A stored version that no longer parses.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A policy version as an admin gives it (a policy file's keys as a JSON object), checked with
+/// the CLI's parser so that an unknown check id or platform is refused now, not at
+/// re-certification: the version (trimmed) and the text to keep, or `at $.…: why`.
+pub fn checked_policy(version: &str, policy: &Value) -> Result<(String, String), String> {
+    let version = version.trim();
+    if version.is_empty()
+        || version.len() > 64
+        || !version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
+    {
+        return Err(format!(
+            "at $.version: {version:?}: 1-64 letters, digits, '.', '-', '_'"
+        ));
+    }
+    if !policy.is_object() {
+        return Err("at $.policy: expected an object (a policy file's keys)".into());
+    }
+    let mut policy = policy.clone();
+    policy["version"] = json!(version);
+    let text = policy.to_string();
+    Policy::parse(&text, "policy").map_err(|e| format!("at $.policy: {}", e.message))?;
+    Ok((version.to_owned(), text))
+}
+
 pub fn parse_instant(v: &Value) -> Result<i64, String> {
     if let Some(n) = v.as_i64() {
         return Ok(n);
@@ -248,6 +283,23 @@ impl Market {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// The policy submissions are certified against now: the newest published version in
+    /// effect (with `base`'s observation window: that is operational, not a criterion), else
+    /// `base` (the operator's `--policy`, or the built-in one).
+    pub async fn policy_in_effect(&self, base: &Policy) -> Result<Policy, PolicyError> {
+        let Some((version, text)) = self
+            .effective_policy(now_ms())
+            .await
+            .map_err(PolicyError::Db)?
+        else {
+            return Ok(base.clone());
+        };
+        let mut policy = Policy::parse(&text, &format!("policy version {version}"))
+            .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        policy.run_window_secs = base.run_window_secs;
+        Ok(policy)
     }
 
     pub async fn recertifications(
@@ -674,29 +726,10 @@ pub(crate) async fn post_policy(
     let new: NewPolicy =
         serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
             .map_err(|e| bad(format!("at $.{}: {}", e.path(), e.inner())))?;
-    let version = new.version.trim();
-    if version.is_empty()
-        || version.len() > 64
-        || !version
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
-    {
-        return Err(bad(format!(
-            "at $.version: {version:?}: 1-64 letters, digits, '.', '-', '_'"
-        )));
-    }
     let effective_at =
         parse_instant(&new.effective_at).map_err(|e| bad(format!("at $.effectiveAt: {e}")))?;
-    if !new.policy.is_object() {
-        return Err(bad(
-            "at $.policy: expected an object (a policy file's keys)".into(),
-        ));
-    }
-    let mut policy = new.policy.clone();
-    policy["version"] = json!(version);
-    let text = policy.to_string();
-    // The CLI's parser: an unknown check id or platform is refused now, not at re-certification.
-    Policy::parse(&text, "policy").map_err(|e| bad(format!("at $.policy: {}", e.message)))?;
+    let (version, text) = checked_policy(&new.version, &new.policy).map_err(bad)?;
+    let version = version.as_str();
     match api
         .market
         .publish_policy(version, &text, effective_at)

@@ -74,6 +74,25 @@ pub struct EventView {
 pub struct OfferStored {
     pub identifier: String,
     pub updated_at: i64,
+    /// The checks' offer-level findings (the policy in effect), at once: the image is
+    /// certified later, by the pipeline.
+    #[serde(default)]
+    pub findings: Vec<OfferFinding>,
+}
+
+/// A check's finding about `offer.json` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferFinding {
+    /// The check's id (`EC903`).
+    pub check: String,
+    /// `blocking`, `warning` or `info`, as the policy says.
+    pub severity: String,
+    /// The offer field, as a dotted path (`legal.privacyPolicyUrl`, `support[0].value`).
+    pub path: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 /// An offer as stored, with its submissions (newest first).

@@ -413,18 +413,13 @@ impl Pipeline {
     /// in effect (with this worker's observation window: that is operational, not a
     /// criterion), else the worker's own (`--policy`, or the built-in one).
     async fn policy_now(&self) -> Result<Policy, StepError> {
-        let effective = self
-            .market
-            .effective_policy(crate::db::now_ms())
+        self.market
+            .policy_in_effect(&self.certification.policy)
             .await
-            .map_err(retry)?;
-        let Some((version, text)) = effective else {
-            return Ok(self.certification.policy.clone());
-        };
-        let mut policy = Policy::parse(&text, &format!("policy version {version}"))
-            .map_err(|e| StepError::Retry(e.to_string()))?;
-        policy.run_window_secs = self.certification.policy.run_window_secs;
-        Ok(policy)
+            .map_err(|e| match e {
+                crate::living::PolicyError::Db(e) => retry(e),
+                crate::living::PolicyError::Invalid(e) => StepError::Retry(e),
+            })
     }
 
     /// Preview: `approved → preview`, the image at `preview/<identifier>:<version>`.

@@ -39,7 +39,12 @@ async fn world() -> World {
         .await
         .unwrap();
     World {
-        app: edgecert_marketplace::api::router(market.clone(), meta, None),
+        app: edgecert_marketplace::api::router(
+            market.clone(),
+            meta,
+            None,
+            edgecert_engine::policy::Policy::default(),
+        ),
         market,
         roles: vec![
             ("anonymous", None),

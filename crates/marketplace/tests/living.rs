@@ -203,7 +203,12 @@ async fn a_policy_version_recertifies_live_modules_and_notifies_their_publishers
             certification: Certification::default(),
             notifier: Notifier::new(Some((smtp, "edgecert <edgecert@localhost>".into()))),
         };
-        let app = edgecert_marketplace::api::router(market.clone(), meta.clone(), None);
+        let app = edgecert_marketplace::api::router(
+            market.clone(),
+            meta.clone(),
+            None,
+            edgecert_engine::policy::Policy::default(),
+        );
 
         // A live version, taken there by the pipeline (certification recorded by hand: the
         // ingestion test needs Moby, which the CLI's end-to-end tests use).

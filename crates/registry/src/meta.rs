@@ -586,6 +586,16 @@ impl Meta {
         Ok(row.map(|r| account_row(&r)))
     }
 
+    /// Every account, by publisher then name (admins and reviewers first: no publisher).
+    pub async fn accounts(&self) -> Result<Vec<AccountRow>, MetaError> {
+        let rows = sqlx::query(
+            "SELECT name, role, publisher FROM accounts ORDER BY COALESCE(publisher, ''), name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(account_row).collect())
+    }
+
     /// Whether a publisher has any member (the publisher exists).
     pub async fn publisher_exists(&self, publisher: &str) -> Result<bool, MetaError> {
         Ok(

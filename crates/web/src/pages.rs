@@ -8,6 +8,7 @@ use axum::extract::{Form, Path, Query, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use edgecert_engine::policy::Policy;
 use edgecert_marketplace::Market;
 use edgecert_marketplace::api::{Action, allowed};
 use edgecert_marketplace::catalog::Catalog;
@@ -21,17 +22,19 @@ use serde_json::Value;
 use crate::session::{self, COOKIE, LOGIN_COOKIE, Session};
 
 #[derive(Debug, Clone)]
-struct Web {
-    market: Market,
-    meta: Meta,
+pub(crate) struct Web {
+    pub(crate) market: Market,
+    pub(crate) meta: Meta,
+    /// The operator's policy; published versions in effect take its place.
+    pub(crate) policy: Policy,
     /// `host:port` pulls go to; `None`: the request's `Host`.
     registry_host: Option<String>,
     /// `Secure` cookies (the public URL is https).
     secure: bool,
 }
 
-/// The pages' router. `public_url` as for the API.
-pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
+/// The pages' router. `public_url` and `policy` as for the API.
+pub fn router(market: Market, meta: Meta, public_url: Option<&str>, policy: Policy) -> Router {
     let registry_host = public_url.map(|u| {
         u.trim_start_matches("https://")
             .trim_start_matches("http://")
@@ -44,6 +47,24 @@ pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/portal", get(portal))
+        .route(
+            "/portal/offers/new",
+            get(crate::portal::new_offer_form).post(crate::portal::new_offer),
+        )
+        .route(
+            "/portal/offers/{identifier}",
+            get(crate::portal::editor).post(crate::portal::save),
+        )
+        .route(
+            "/portal/offers/{identifier}/submit",
+            post(crate::portal::submit),
+        )
+        .route("/admin", get(crate::admin::page))
+        .route("/admin/publishers", post(crate::admin::create_publisher))
+        .route("/admin/members", post(crate::admin::add_member))
+        .route("/admin/reviewers", post(crate::admin::create_reviewer))
+        .route("/admin/policies", post(crate::admin::publish_policy))
+        .route("/modules/{identifier}/sbom", get(module_sbom))
         .route("/portal/submissions/{id}", get(submission))
         .route("/portal/submissions/{id}/events", get(events))
         .route("/portal/submissions/{id}/sbom", get(sbom))
@@ -55,6 +76,7 @@ pub fn router(market: Market, meta: Meta, public_url: Option<&str>) -> Router {
         .with_state(Web {
             market,
             meta,
+            policy,
             secure: public_url.is_some_and(|u| u.starts_with("https://")),
             registry_host,
         })
@@ -67,9 +89,10 @@ pub struct User {
     pub csrf: String,
     pub publisher: bool,
     pub reviewer: bool,
+    pub admin: bool,
 }
 
-fn user_of(s: &Option<Session>) -> Option<User> {
+pub(crate) fn user_of(s: &Option<Session>) -> Option<User> {
     let s = s.as_ref()?;
     let Principal::Account { role, .. } = &s.principal else {
         return None;
@@ -77,13 +100,14 @@ fn user_of(s: &Option<Session>) -> Option<User> {
     Some(User {
         name: s.account.clone(),
         csrf: s.csrf.clone(),
-        publisher: matches!(role, Role::Publisher | Role::Admin),
+        publisher: matches!(role, Role::Publisher),
         reviewer: matches!(role, Role::Reviewer | Role::Admin),
+        admin: matches!(role, Role::Admin),
     })
 }
 
 /// A page that could not be shown: status and a sentence.
-struct Failure(StatusCode, String);
+pub(crate) struct Failure(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -102,11 +126,11 @@ impl IntoResponse for Failure {
     }
 }
 
-fn oops(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn oops(e: impl std::fmt::Display) -> Failure {
     Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template: {e}")).into_response(),
@@ -124,7 +148,7 @@ impl Web {
         })
     }
 
-    async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, Failure> {
+    pub(crate) async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, Failure> {
         let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
         match session::cookie(cookies, COOKIE) {
             Some(id) => session::session(&self.meta, id).await.map_err(oops),
@@ -134,7 +158,7 @@ impl Web {
 
     /// The session, which must exist (else a redirect to sign in) and, for a POST, must
     /// match `csrf`.
-    async fn signed_in(
+    pub(crate) async fn signed_in(
         &self,
         headers: &HeaderMap,
         csrf: Option<&str>,
@@ -168,10 +192,10 @@ impl Web {
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct Message {
-    user: Option<User>,
-    title: String,
-    text: String,
+pub(crate) struct Message {
+    pub(crate) user: Option<User>,
+    pub(crate) title: String,
+    pub(crate) text: String,
 }
 
 #[derive(Template)]
@@ -231,6 +255,10 @@ async fn home(
 struct ModulePage {
     user: Option<User>,
     m: CatalogDetail,
+    certified: String,
+    chart: Chart,
+    by_tag: Vec<(String, u64)>,
+    device: Vec<(String, String)>,
     description: String,
     manifest_tag: String,
     manifest: String,
@@ -240,6 +268,86 @@ struct ModulePage {
     policy: String,
     engines: String,
     links: Vec<(String, String)>,
+}
+
+/// The safety summary of a report: what the module asks for, the elevated first (the highest
+/// level wins: every elevated finding, then at most three plain ones).
+pub(crate) fn safety(report: &Value) -> Vec<String> {
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    let summary = |id: &str| {
+        checks.iter().find(|c| c["id"] == id).map(|c| {
+            (
+                c["status"].as_str().unwrap_or("").to_owned(),
+                c["summary"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+    };
+    let mut elevated = Vec::new();
+    let mut plain = Vec::new();
+    for id in [
+        "EC801", "EC803", "EC804", "EC808", "EC802", "EC810", "EC809", "EC805",
+    ] {
+        if let Some((status, text)) = summary(id) {
+            if status == "pass" {
+                plain.push(text);
+            } else {
+                elevated.push(text);
+            }
+        }
+    }
+    let mut safety = elevated.clone();
+    if elevated.is_empty() {
+        safety.push(
+            "No elevated access: not privileged, no host namespaces, mounts, devices or ports."
+                .into(),
+        );
+    }
+    safety.extend(plain.into_iter().take(3));
+    safety
+}
+
+/// Downloads per day over the last 30 days as bars of an inline SVG (no script, no library).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chart {
+    /// (x, y, height, day, pulls) of each bar, oldest first.
+    pub bars: Vec<(u32, u32, u32, String, u64)>,
+    pub total: u64,
+    pub max: u64,
+}
+
+impl Chart {
+    const DAYS: i64 = 30;
+    const HEIGHT: u64 = 60;
+
+    fn of(by_day: &std::collections::BTreeMap<String, u64>, now_ms: i64) -> Chart {
+        let days: Vec<String> = (0..Self::DAYS)
+            .rev()
+            .map(|back| edgecert_marketplace::living::date(now_ms - back * 86_400_000))
+            .collect();
+        let counts: Vec<u64> = days
+            .iter()
+            .map(|d| by_day.get(d).copied().unwrap_or(0))
+            .collect();
+        let max = counts.iter().copied().max().unwrap_or(0);
+        let bars = days
+            .into_iter()
+            .zip(counts.iter())
+            .enumerate()
+            .map(|(i, (day, &n))| {
+                let h = if max == 0 {
+                    0
+                } else {
+                    (n * Self::HEIGHT).div_ceil(max) as u32
+                };
+                (i as u32 * 10, Self::HEIGHT as u32 - h, h, day, n)
+            })
+            .collect();
+        Chart {
+            bars,
+            total: counts.iter().sum(),
+            max,
+        }
+    }
 }
 
 /// An http(s) or mailto link the page may show, else `None`.
@@ -277,37 +385,25 @@ async fn module(
         .as_ref()
         .and_then(|l| serde_json::from_str(&l.report).ok())
         .unwrap_or(Value::Null);
-    let checks = report["checks"].as_array().cloned().unwrap_or_default();
-    let summary = |id: &str| {
-        checks.iter().find(|c| c["id"] == id).map(|c| {
-            (
-                c["status"].as_str().unwrap_or("").to_owned(),
-                c["summary"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-    };
-    // Least privilege: what the module asks for, the elevated first.
-    let mut elevated = Vec::new();
-    let mut plain = Vec::new();
-    for id in [
-        "EC801", "EC803", "EC804", "EC808", "EC802", "EC810", "EC809", "EC805",
+    let safety = safety(&report);
+    let chart = Chart::of(&m.downloads.by_day, edgecert_marketplace::db::now_ms());
+    let mut device = Vec::new();
+    for (key, label) in [
+        ("minMemoryMiB", "Memory (MiB)"),
+        ("minStorageMiB", "Storage (MiB)"),
+        ("minCpus", "CPUs"),
+        ("gpu", "GPU"),
+        ("notes", "Notes"),
     ] {
-        if let Some((status, text)) = summary(id) {
-            if status == "pass" {
-                plain.push(text);
-            } else {
-                elevated.push(text);
-            }
+        let v = &m.device[key];
+        if !v.is_null() {
+            let text = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
+            device.push((label.to_owned(), text));
         }
     }
-    let mut safety = elevated.clone();
-    if elevated.is_empty() {
-        safety.push(
-            "No elevated access: not privileged, no host namespaces, mounts, devices or ports."
-                .into(),
-        );
-    }
-    safety.extend(plain.into_iter().take(3));
     let mut docs = Vec::new();
     for (key, kind) in [
         ("env", "environment variable"),
@@ -368,6 +464,15 @@ async fn module(
     });
     let page = ModulePage {
         user: user_of(&session),
+        certified: edgecert_marketplace::living::date(m.certification.certified_at),
+        by_tag: m
+            .downloads
+            .by_tag
+            .iter()
+            .map(|(t, n)| (t.clone(), *n))
+            .collect(),
+        chart,
+        device,
         description,
         manifest_tag,
         manifest,
@@ -384,6 +489,43 @@ async fn module(
         m,
     };
     Ok(render(&page))
+}
+
+/// The listed version's SBOM, for anyone: what a customer deploys, component by component.
+async fn module_sbom(Extract(web): Extract<Web>, Path(identifier): Path<String>) -> Response {
+    let listing = match web.market.listing(&identifier).await {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            return Failure(
+                StatusCode::NOT_FOUND,
+                format!("{identifier} is not in the catalog."),
+            )
+            .into_response();
+        }
+        Err(e) => return oops(e).into_response(),
+    };
+    sbom_response(&web, &listing.submission, &identifier).await
+}
+
+async fn sbom_response(web: &Web, submission: &str, identifier: &str) -> Response {
+    match web.market.report(submission).await {
+        Ok(Some((_, Some(sbom)))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.cyclonedx+json".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{identifier}-sbom.cdx.json\""),
+                ),
+            ],
+            sbom,
+        )
+            .into_response(),
+        Ok(_) => Failure(StatusCode::NOT_FOUND, "No SBOM yet.".into()).into_response(),
+        Err(e) => oops(e).into_response(),
+    }
 }
 
 #[derive(Template)]
@@ -457,6 +599,9 @@ async fn login(
                     role: Role::Publisher,
                     ..
                 }) => "/portal",
+                Some(Principal::Account {
+                    role: Role::Admin, ..
+                }) => "/admin",
                 _ => "/",
             };
             let mut r = Redirect::to(to).into_response();
@@ -506,8 +651,20 @@ async fn logout(
 struct Portal {
     user: Option<User>,
     publisher: String,
+    /// (identifier, name)
+    offers: Vec<(String, String)>,
     submissions: Vec<SubmissionView>,
-    inbox: Vec<String>,
+    inbox: Vec<InboxItem>,
+}
+
+/// A policy notification as the inbox shows it.
+struct InboxItem {
+    subject: String,
+    date: String,
+    effective: String,
+    /// `EC903: summary` per failing check.
+    failing: Vec<String>,
+    consequence: String,
 }
 
 async fn portal(Extract(web): Extract<Web>, headers: HeaderMap) -> Response {
@@ -536,10 +693,41 @@ async fn portal(Extract(web): Extract<Web>, headers: HeaderMap) -> Response {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|n| n.subject)
+        .map(|n| InboxItem {
+            date: edgecert_marketplace::living::date(n.created_at),
+            effective: n.body["effectiveDate"].as_str().unwrap_or("").to_owned(),
+            failing: n.body["failing"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    format!(
+                        "{}: {}",
+                        f["id"].as_str().unwrap_or(""),
+                        f["summary"].as_str().unwrap_or("")
+                    )
+                })
+                .collect(),
+            consequence: n.body["consequence"].as_str().unwrap_or("").to_owned(),
+            subject: n.subject,
+        })
+        .collect();
+    let offers = web
+        .market
+        .offers_of_publisher(publisher)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| {
+            let name = serde_json::from_str::<Value>(&o.offer)
+                .ok()
+                .and_then(|v| v["name"].as_str().map(str::to_owned));
+            (o.identifier, name.unwrap_or_default())
+        })
         .collect();
     render(&Portal {
         user: user_of(&Some(s.clone())),
+        offers,
         publisher: publisher.clone(),
         submissions,
         inbox,
@@ -563,6 +751,47 @@ struct SubmissionPage {
     events: Vec<Event>,
     checks: Vec<(String, Vec<CheckRow>)>,
     live_updates: bool,
+    evidence: Evidence,
+}
+
+/// What a reviewer weighs besides the report.
+#[derive(Debug, Default)]
+struct Evidence {
+    use_case: String,
+    justification: String,
+    safety: Vec<String>,
+    /// The ingestion test's observations (EC401–EC403 findings: exit codes, log tails).
+    logs: Vec<String>,
+    /// `Some(live version)` for an update of a listed module.
+    update_of: Option<String>,
+    /// (field, live, submitted) where they differ.
+    diff: Vec<(String, String, String)>,
+}
+
+/// Fields a reviewer compares between the live version and an update.
+const DIFF_FIELDS: &[&str] = &[
+    "defaults.createOptions",
+    "image.platforms",
+    "privileges.justification",
+    "device",
+    "name",
+    "summary",
+    "description",
+    "subCategory",
+    "legal",
+    "support",
+];
+
+fn dotted<'v>(v: &'v Value, path: &str) -> &'v Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 async fn submission(
@@ -591,8 +820,49 @@ async fn submission(
     }
     let events = web.market.events(&id, 0).await.unwrap_or_default();
     let mut checks: Vec<(String, Vec<CheckRow>)> = Vec::new();
+    let offer: Value = sub
+        .offer
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .unwrap_or(Value::Null);
+    let mut evidence = Evidence {
+        use_case: offer["useCase"].as_str().unwrap_or("").to_owned(),
+        justification: offer["privileges"]["justification"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+        ..Evidence::default()
+    };
+    if let Ok(Some(live)) = web.market.listing(&sub.identifier).await
+        && live.submission != sub.id
+    {
+        let before: Value = serde_json::from_str(&live.offer).unwrap_or(Value::Null);
+        for f in DIFF_FIELDS {
+            let (a, b) = (dotted(&before, f), dotted(&offer, f));
+            if a != b {
+                evidence.diff.push(((*f).to_owned(), shown(a), shown(b)));
+            }
+        }
+        evidence.update_of = Some(live.version);
+    }
     if let Ok(Some((report, _))) = web.market.report(&id).await {
         let report: Value = serde_json::from_str(&report).unwrap_or(Value::Null);
+        evidence.safety = safety(&report);
+        for c in report["checks"].as_array().into_iter().flatten() {
+            if ["EC401", "EC402", "EC403"].contains(&c["id"].as_str().unwrap_or("")) {
+                for f in c["findings"].as_array().into_iter().flatten() {
+                    let platform = f["platform"]
+                        .as_str()
+                        .map(|p| format!("[{p}] "))
+                        .unwrap_or_default();
+                    evidence.logs.push(format!(
+                        "{} {platform}{}",
+                        c["id"].as_str().unwrap_or(""),
+                        f["message"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
         for c in report["checks"].as_array().into_iter().flatten() {
             let area = c["area"].as_str().unwrap_or("other").to_owned();
             let help = c["findings"]
@@ -631,6 +901,7 @@ async fn submission(
         can_publish: allowed(&session.principal, Action::GoLive(&sub.publisher)),
         can_review: allowed(&session.principal, Action::Review),
         live_updates: !sub.state.is_final(),
+        evidence,
         events,
         checks,
         s: SubmissionView::from(&sub),
@@ -667,23 +938,7 @@ async fn sbom(Extract(web): Extract<Web>, Path(id): Path<String>, headers: Heade
     if !allowed(&session.principal, Action::ReadSubmission(&sub.publisher)) {
         return Failure(StatusCode::NOT_FOUND, format!("No submission {id}.")).into_response();
     }
-    match web.market.report(&id).await {
-        Ok(Some((_, Some(sbom)))) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.cyclonedx+json".to_owned(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}-sbom.cdx.json\"", sub.identifier),
-                ),
-            ],
-            sbom,
-        )
-            .into_response(),
-        _ => Failure(StatusCode::NOT_FOUND, "No SBOM yet.".into()).into_response(),
-    }
+    sbom_response(&web, &id, &sub.identifier).await
 }
 
 /// What a POST on a submission needs to be allowed.

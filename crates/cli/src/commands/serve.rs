@@ -127,6 +127,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     edgecert_web::session::migrate(&meta)
         .await
         .context("opening the web tables")?;
+    // Offer findings in the API and the editor use the policy certification uses.
+    let policy = args.pipeline.certification()?.policy;
     let app = registry
         .clone()
         .router()
@@ -134,11 +136,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             market.clone(),
             meta.clone(),
             args.public_url.as_deref(),
+            policy.clone(),
         ))
         .merge(edgecert_web::router(
             market.clone(),
             meta.clone(),
             args.public_url.as_deref(),
+            policy,
         ))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }));
     let (stop_workers, stopped) = tokio::sync::watch::channel(false);
