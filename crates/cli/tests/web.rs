@@ -241,6 +241,26 @@ impl Browser {
     }
 }
 
+/// Text on the page whose contrast with its background is under WCAG AA (4.5:1; 3:1 for large
+/// text), as `text (ratio)` strings: colours as the browser computed them, the background the
+/// nearest ancestor's that is not transparent.
+const CONTRAST: &str = r#"
+function rgb(c) { var m = c.match(/[\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { var f = function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); }
+function bg(e) { for (; e; e = e.parentElement) { var c = rgb(getComputedStyle(e).backgroundColor); if (c.a > 0) return c; } return {r: 255, g: 255, b: 255, a: 1}; }
+var bad = [];
+document.querySelectorAll('body *').forEach(function (e) {
+  var own = Array.from(e.childNodes).some(function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+  if (!own || !e.getClientRects().length) return;
+  var s = getComputedStyle(e), a = lum(rgb(s.color)), b = lum(bg(e));
+  var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  var large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && Number(s.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) bad.push(e.textContent.trim().slice(0, 40) + ' (' + ratio.toFixed(2) + ')');
+});
+return bad;
+"#;
+
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
@@ -589,6 +609,9 @@ fn each_role_walks_its_path_in_a_real_browser() {
         size.as_u64().unwrap() < 100 * 1024,
         "module page is {size} bytes"
     );
+    assert_eq!(b.js(CONTRAST), json!([]), "under WCAG AA contrast");
+    b.go(&format!("http://{addr}/"));
+    assert_eq!(b.js(CONTRAST), json!([]), "under WCAG AA contrast");
 
     // A stricter policy version later on: the live version is re-certified against it and
     // the publisher's inbox says what fails and from when.
@@ -624,4 +647,5 @@ fn each_role_walks_its_path_in_a_real_browser() {
     ));
     let labelled = b.js("return Array.from(document.querySelectorAll('input:not([type=hidden]), textarea, select')).every(i => i.labels && i.labels.length > 0);");
     assert_eq!(labelled, json!(true));
+    assert_eq!(b.js(CONTRAST), json!([]), "under WCAG AA contrast");
 }

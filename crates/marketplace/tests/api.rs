@@ -548,3 +548,32 @@ async fn the_openapi_document_matches_its_snapshot_and_the_routes() {
     }
     assert_eq!(operations, 24);
 }
+
+#[tokio::test]
+async fn an_offer_put_answers_with_the_checks_findings_at_once() {
+    let w = world().await;
+    let contoso = w.token("contoso");
+    let path = format!("/api/v1/offers/{OFFER}");
+    // `edgecert init`'s template: complete, nothing to find.
+    let mut offer: Value =
+        serde_json::from_str(&edgecert_engine::offer::template("tempfilter")).unwrap();
+    let (status, body) = w.call("PUT", &path, contoso, &offer.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before = body["findings"].as_array().unwrap().len();
+    assert_eq!(before, 0, "{body}");
+    // No privacy policy: EC902 names the field.
+    offer["legal"]
+        .as_object_mut()
+        .unwrap()
+        .remove("privacyPolicyUrl");
+    let (status, body) = w.call("PUT", &path, contoso, &offer.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let findings = body["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), before + 1, "{body}");
+    let privacy = findings
+        .iter()
+        .find(|f| f["check"] == "EC902")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(privacy["path"], "legal.privacyPolicyUrl", "{body}");
+    assert_eq!(privacy["severity"], "blocking", "{body}");
+}
