@@ -22,6 +22,7 @@ mod network;
 mod observe;
 mod platform;
 mod sweep;
+pub mod workload;
 
 pub use cancel::catch_signals;
 pub use container::{NETWORK, RUN_LABEL};
