@@ -14,6 +14,7 @@ mod archive;
 mod binfmt;
 mod cancel;
 mod container;
+pub mod edgehub;
 mod engine;
 mod errors;
 mod load;

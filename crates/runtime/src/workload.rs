@@ -58,6 +58,7 @@ pub const API_VERSION: &str = "2022-08-03";
 pub struct RunCa {
     issuer: Issuer<'static, KeyPair>,
     pem: String,
+    der: Vec<u8>,
 }
 
 impl std::fmt::Debug for RunCa {
@@ -89,6 +90,7 @@ impl RunCa {
         let cert = params.self_signed(&key)?;
         Ok(RunCa {
             pem: cert.pem(),
+            der: cert.der().to_vec(),
             issuer: Issuer::new(params, key),
         })
     }
@@ -108,12 +110,49 @@ impl RunCa {
         self.issue(common_name, &[], ExtendedKeyUsagePurpose::ClientAuth)
     }
 
+    /// [`RunCa::server`] as DER, for a TLS server of our own: the chain (leaf, CA) and the key.
+    pub fn server_der(
+        &self,
+        common_name: &str,
+        names: &[String],
+    ) -> Result<
+        (
+            Vec<rustls::pki_types::CertificateDer<'static>>,
+            rustls::pki_types::PrivateKeyDer<'static>,
+        ),
+        rcgen::Error,
+    > {
+        let (cert, key, _) = self.make(common_name, names, ExtendedKeyUsagePurpose::ServerAuth)?;
+        let ca = rustls::pki_types::CertificateDer::from(self.der.clone());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        Ok((vec![cert.der().clone(), ca], key))
+    }
+
+    /// The CA certificate, DER.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
     fn issue(
         &self,
         common_name: &str,
         names: &[String],
         usage: ExtendedKeyUsagePurpose,
     ) -> Result<Issued, rcgen::Error> {
+        let (cert, key, expiration) = self.make(common_name, names, usage)?;
+        Ok(Issued {
+            chain: format!("{}{}", cert.pem(), self.pem),
+            key: key.serialize_pem(),
+            expiration,
+        })
+    }
+
+    fn make(
+        &self,
+        common_name: &str,
+        names: &[String],
+        usage: ExtendedKeyUsagePurpose,
+    ) -> Result<(rcgen::Certificate, KeyPair, String), rcgen::Error> {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(names.to_vec())?;
         let mut dn = DistinguishedName::new();
@@ -135,11 +174,7 @@ impl RunCa {
             KeyUsagePurpose::KeyEncipherment,
         ];
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(Issued {
-            chain: format!("{}{}", cert.pem(), self.pem),
-            key: key.serialize_pem(),
-            expiration,
-        })
+        Ok((cert, key, expiration))
     }
 }
 
