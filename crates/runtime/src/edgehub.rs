@@ -184,26 +184,28 @@ impl EdgeHub {
                 accepted = listener.accept() => {
                     let Ok((tcp, _)) = accepted else { continue };
                     let hub = self.clone();
-                    tasks.spawn(async move { hub.connection(tcp).await });
+                    tasks.spawn(async move { hub.serve_stream(tcp).await });
                 }
             }
         }
         tasks.abort_all();
     }
 
-    async fn connection(&self, tcp: tokio::net::TcpStream) {
-        let tls =
-            match tokio::time::timeout(Duration::from_secs(30), self.inner.tls.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    self.note(|o| o.tls_failures.push(e.to_string()));
-                    return;
-                }
-                Err(_) => {
-                    self.note(|o| o.tls_failures.push("no TLS handshake within 30 s".into()));
-                    return;
-                }
-            };
+    /// One client: the TLS handshake, then its MQTT session; what went wrong is recorded.
+    pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) {
+        let tls = match tokio::time::timeout(Duration::from_secs(30), self.inner.tls.accept(stream))
+            .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.note(|o| o.tls_failures.push(e.to_string()));
+                return;
+            }
+            Err(_) => {
+                self.note(|o| o.tls_failures.push("no TLS handshake within 30 s".into()));
+                return;
+            }
+        };
         if let Err(e) = self.session(tls).await {
             self.note(|o| o.protocol_errors.push(e));
         }

@@ -17,6 +17,7 @@ mod container;
 pub mod edgehub;
 mod engine;
 mod errors;
+pub mod gateway;
 mod load;
 mod moby;
 mod network;

@@ -454,8 +454,19 @@ async fn hostile_bytes_end_the_session_without_a_panic() {
     }
     // The fuzz reached past CONNECT: sessions were accepted and packets handled.
     let seen = hub.observed();
-    let accepted = seen.connections.iter().filter(|c| c.refused.is_none()).count();
+    let accepted = seen
+        .connections
+        .iter()
+        .filter(|c| c.refused.is_none())
+        .count();
     assert!(accepted > 150, "{accepted} accepted sessions");
-    assert!(clean > 10 && refused > 1000, "{clean} clean, {refused} refused");
-    assert!(seen.outputs.values().sum::<u64>() >= 60, "{:?}", seen.outputs);
+    assert!(
+        clean > 10 && refused > 1000,
+        "{clean} clean, {refused} refused"
+    );
+    assert!(
+        seen.outputs.values().sum::<u64>() >= 60,
+        "{:?}",
+        seen.outputs
+    );
 }
