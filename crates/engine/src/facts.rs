@@ -149,6 +149,98 @@ pub struct PlatformRun {
     pub stopped_on_sigterm: Option<bool>,
     pub stop_ms: Option<u64>,
     pub window_secs: u64,
+    /// What the module did with the runtime's stand-ins (workload API, edgeHub); `None` when
+    /// they were not set up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub: Option<HubFacts>,
+}
+
+/// What a module asked of the workload API stand-in and did on the edgeHub stand-in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubFacts {
+    /// Why the edgeHub stand-in was not reachable for this module (createOptions networking,
+    /// the port could not be had, …); the workload API may still have answered.
+    pub unavailable: Option<String>,
+    /// Workload API calls: `GET /trust-bundle → 200`.
+    pub workload_calls: Vec<String>,
+    /// Milliseconds from the stand-in's start to the first accepted CONNECT.
+    pub connected_after_ms: Option<u64>,
+    /// The SDK's user agent with its product info (`DeviceClientType`, decoded).
+    pub client_type: Option<String>,
+    pub model_id: Option<String>,
+    /// Refused CONNECTs, with why (bad SAS token, wrong client id).
+    pub refused: Vec<String>,
+    /// TLS handshakes that failed (the module does not trust the trust bundle).
+    pub tls_failures: Vec<String>,
+    pub twin_reads: u32,
+    pub reported_patches: usize,
+    /// Messages per output (`""`: without an output name).
+    pub outputs: BTreeMap<String, u64>,
+    pub protocol_errors: Vec<String>,
+}
+
+impl HubFacts {
+    /// Whether the module touched the stand-ins at all.
+    pub fn touched(&self) -> bool {
+        !self.workload_calls.is_empty()
+            || self.connected_after_ms.is_some()
+            || !self.refused.is_empty()
+            || !self.tls_failures.is_empty()
+            || !self.protocol_errors.is_empty()
+    }
+
+    /// One sentence for the report: `connected over MQTT in 1.4 s as …, read its twin, sent 12
+    /// messages on output1`.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        match (self.connected_after_ms, &self.client_type) {
+            (Some(ms), Some(ua)) => parts.push(format!(
+                "connected to edgeHub over MQTT after {:.1} s as `{ua}`",
+                ms as f64 / 1000.0
+            )),
+            (Some(ms), None) => parts.push(format!(
+                "connected to edgeHub over MQTT after {:.1} s",
+                ms as f64 / 1000.0
+            )),
+            (None, _) => {
+                if let Some(why) = &self.unavailable {
+                    parts.push(format!("no edgeHub stand-in ({why})"));
+                } else {
+                    parts.push("never connected to edgeHub".to_owned());
+                }
+            }
+        }
+        if let Some(r) = self.refused.first() {
+            parts.push(format!("refused: {r}"));
+        }
+        if let Some(t) = self.tls_failures.first() {
+            parts.push(format!("TLS failed: {t}"));
+        }
+        if self.twin_reads > 0 {
+            parts.push("read its twin".to_owned());
+        }
+        if self.reported_patches > 0 {
+            parts.push(format!(
+                "reported properties {} time(s)",
+                self.reported_patches
+            ));
+        }
+        for (output, n) in &self.outputs {
+            if output.is_empty() {
+                parts.push(format!("sent {n} message(s) without an output name"));
+            } else {
+                parts.push(format!("sent {n} message(s) on `{output}`"));
+            }
+        }
+        if let Some(e) = self.protocol_errors.first() {
+            parts.push(format!("protocol error: {e}"));
+        }
+        if !self.workload_calls.is_empty() {
+            parts.push(format!("workload API: {}", self.workload_calls.join(", ")));
+        }
+        parts.join("; ")
+    }
 }
 
 impl RuntimeFacts {

@@ -37,6 +37,8 @@ pub struct Plan {
     /// `device.minMemoryMiB` or the profile's memory, as bytes.
     pub device_memory: i64,
     pub device_cpus: f64,
+    /// The offer's default desired properties: what the edgeHub stand-in's twin holds.
+    pub desired: serde_json::Value,
 }
 
 impl Plan {
@@ -80,6 +82,7 @@ impl Plan {
             device_cpus: device
                 .and_then(|d| d.min_cpus)
                 .unwrap_or(policy.device.cpus),
+            desired: serde_json::Value::Object(defaults.twin.clone().unwrap_or_default()),
         }
     }
 
@@ -143,6 +146,9 @@ pub struct Placement<'a> {
     pub platform: &'a str,
     /// The workload socket file on the host.
     pub socket: &'a str,
+    /// `IOTEDGE_GATEWAYHOSTNAME` and the address it resolves to (the edgeHub stand-in), when
+    /// there is one.
+    pub gateway: Option<(&'a str, &'a str)>,
     /// The id of the `azure-iot-edge` network to join, when the plan uses it.
     pub network: Option<&'a str>,
     /// The engine's CPU count (Docker refuses NanoCpus above it).
@@ -153,7 +159,10 @@ pub struct Placement<'a> {
 pub fn body(plan: &Plan, place: &Placement<'_>) -> Result<ContainerCreateBody, String> {
     let mut body = plan.create.clone()?;
     body.image = Some(place.image.to_owned());
-    let runtime = env::RuntimeEnv::stand_in(&plan.module_name);
+    let mut runtime = env::RuntimeEnv::stand_in(&plan.module_name);
+    if let Some((name, _)) = place.gateway {
+        runtime.gateway_hostname = name.to_owned();
+    }
     body.env = Some(env::merge(
         &plan.deployment_env,
         &runtime,
@@ -167,6 +176,11 @@ pub fn body(plan: &Plan, place: &Placement<'_>) -> Result<ContainerCreateBody, S
     host.binds
         .get_or_insert_with(Vec::new)
         .push(format!("{}:{WORKLOAD_SOCKET}", place.socket));
+    if let Some((name, ip)) = place.gateway {
+        host.extra_hosts
+            .get_or_insert_with(Vec::new)
+            .push(format!("{name}:{ip}"));
+    }
     if host.restart_policy.as_ref().and_then(|r| r.name).is_none() {
         host.restart_policy = Some(RestartPolicy {
             name: Some(RestartPolicyNameEnum::NO),
@@ -232,6 +246,7 @@ mod tests {
             run_id: "r1",
             platform: "linux/amd64",
             socket: "/tmp/x/workload.sock",
+            gateway: None,
             network,
             ncpu: Some(2),
         }

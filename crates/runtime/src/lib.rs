@@ -23,6 +23,7 @@ mod moby;
 mod network;
 mod observe;
 mod platform;
+mod standins;
 mod sweep;
 pub mod workload;
 

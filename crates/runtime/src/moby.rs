@@ -18,7 +18,7 @@ use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
 
 use crate::cancel::{self, Cancel};
-use crate::container::{Plan, WORKLOAD_SOCKET};
+use crate::container::Plan;
 use crate::platform::{self, RunContext};
 use crate::sweep::{self, RunLock};
 use crate::{engine, network};
@@ -186,18 +186,6 @@ impl MobyIngest {
                 return facts;
             }
         };
-        // A real socket file for the workload API bind; nothing answers on it.
-        let socket_path = dir.path().join("workload.sock");
-        let _socket = match std::os::unix::net::UnixListener::bind(&socket_path) {
-            Ok(s) => s,
-            Err(e) => {
-                facts.unavailable = Some(format!(
-                    "cannot create the placeholder socket for {WORKLOAD_SOCKET}: {e}"
-                ));
-                return facts;
-            }
-        };
-        let socket = socket_path.to_string_lossy().into_owned();
         let run_id = run_id();
         // Alive from here until after cleanup; then the orphans of dead runs can go.
         let _alive = RunLock::hold(&run_id);
@@ -212,7 +200,7 @@ impl MobyIngest {
             plan,
             run_id: &run_id,
             identifier: &identifier,
-            socket: &socket,
+            dir: dir.path(),
             blobs,
             window: Duration::from_secs(policy.run_window_secs),
             parallel: mode == Mode::Parallel,

@@ -64,6 +64,22 @@ pub async fn ensure(docker: &Docker, run_id: &str) -> Result<String, String> {
     Ok(winner)
 }
 
+/// The host's address on network `id` (its IPAM gateway): where the module reaches the
+/// stand-ins that listen on the host.
+pub async fn gateway_ip(docker: &Docker, id: &str) -> Result<std::net::IpAddr, String> {
+    let n = docker
+        .inspect_network(id, None)
+        .await
+        .map_err(|e| format!("cannot inspect the {NETWORK} network: {e}"))?;
+    n.ipam
+        .and_then(|i| i.config)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.gateway.as_deref())
+        .find_map(|g| g.parse().ok())
+        .ok_or_else(|| format!("the {NETWORK} network has no gateway address"))
+}
+
 /// Removes every idle `azure-iot-edge` network edgecert created. Best effort: a network still
 /// in use by another run stays for that run to remove.
 pub async fn release(docker: &Docker) -> Vec<String> {

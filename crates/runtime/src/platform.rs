@@ -19,6 +19,7 @@ use crate::cancel::Cancel;
 use crate::container::{self, Placement, Plan, RUN_LABEL};
 use crate::engine::Engine;
 use crate::errors::{is_not_found, message, status};
+use crate::standins::Standins;
 use crate::{load, network, observe};
 
 /// What every platform of one run shares.
@@ -28,8 +29,8 @@ pub struct RunContext<'a> {
     pub run_id: &'a str,
     /// The offer's identifier (or a stand-in), for image names.
     pub identifier: &'a str,
-    /// The workload socket file on the host.
-    pub socket: &'a str,
+    /// The run's directory on the host (workload sockets).
+    pub dir: &'a Path,
     pub blobs: &'a Path,
     pub window: Duration,
     /// Platforms run side by side: container names get the platform suffix.
@@ -37,11 +38,13 @@ pub struct RunContext<'a> {
     pub cancel: Cancel,
 }
 
-/// What exists in the engine because of this platform's run.
+/// What exists in the engine (and on the host) because of this platform's run.
 #[derive(Default)]
 struct Created {
     image: Option<String>,
     container: Option<String>,
+    /// The stand-ins, with the network they were set up for (`None`: no network of ours).
+    standins: Option<(Option<String>, Standins)>,
 }
 
 /// Runs `pf`; the second value lists cleanup failures (for the user, not the checks).
@@ -63,12 +66,17 @@ pub async fn run(cx: &RunContext<'_>, pf: &PlatformFacts) -> (PlatformRun, Vec<S
         stopped_on_sigterm: None,
         stop_ms: None,
         window_secs: cx.window.as_secs(),
+        hub: None,
     };
     let mut created = Created::default();
     if let Err(e) = steps(cx, pf, &mut run, &mut created).await {
         run.error = Some(e);
     }
-    (run, cleanup(cx, &created).await)
+    run.hub = created.standins.as_ref().map(|(_, s)| s.facts());
+    let problems = cleanup(cx, &created).await;
+    // The stand-ins go with the run: listener, socket, CA and key.
+    drop(created.standins.take());
+    (run, problems)
 }
 
 fn container_name(cx: &RunContext<'_>, pf: &PlatformFacts) -> String {
@@ -104,7 +112,7 @@ async fn steps(
         // Another edgecert run on this host must not remove or duplicate the network between
         // our create and our start (Moby attaches by name at start: a duplicate is "ambiguous").
         let lock = network::HostLock::take(cx.plan.uses_default_network()).await?;
-        match create(cx, pf, &tag, &name).await? {
+        match create(cx, pf, &tag, &name, &mut created.standins).await? {
             Create::Created(id) => break (id, lock),
             Create::Refused(why) => {
                 run.create_error = Some(why);
@@ -235,6 +243,7 @@ async fn create(
     pf: &PlatformFacts,
     tag: &str,
     name: &str,
+    standins: &mut Option<(Option<String>, Standins)>,
 ) -> Result<Create, String> {
     // A concurrent run may remove an idle network between our lookup and the create: retry once.
     for attempt in 0..2 {
@@ -243,12 +252,48 @@ async fn create(
         } else {
             None
         };
+        // The stand-ins listen on the network's gateway address: set up (again) for the
+        // network the container joins. The host lock is held: it cannot go in between.
+        if standins.as_ref().map(|(n, _)| n) != Some(&network) {
+            *standins = None;
+            let bridge = match (&network, cx.engine.local) {
+                (Some(id), true) => network::gateway_ip(&cx.engine.docker, id).await,
+                (Some(_), false) => Err(
+                    "the engine is on another host: the module cannot reach a stand-in here"
+                        .to_owned(),
+                ),
+                (None, _) => Err(
+                    "createOptions sets the module's networking; the edgeHub stand-in is on the \
+                     azure-iot-edge network"
+                        .to_owned(),
+                ),
+            };
+            let made = Standins::start(
+                cx.dir,
+                cx.run_id,
+                &pf.platform.iotedge_name(),
+                &cx.plan.module_name,
+                cx.plan.desired.clone(),
+                bridge,
+            )
+            .await?;
+            *standins = Some((network.clone(), made));
+        }
+        let Some((_, ours)) = standins.as_ref() else {
+            return Err("the runtime stand-ins were not set up".into());
+        };
+        let socket = ours.socket.to_string_lossy().into_owned();
+        let gateway = ours
+            .gateway
+            .as_ref()
+            .map(|(n, ip)| (n.as_str(), ip.as_str()));
         let platform = pf.platform.to_string();
         let place = Placement {
             image: tag,
             run_id: cx.run_id,
             platform: &platform,
-            socket: cx.socket,
+            socket: &socket,
+            gateway,
             network: network.as_deref(),
             ncpu: cx.engine.ncpu,
         };

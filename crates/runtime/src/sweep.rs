@@ -76,6 +76,36 @@ fn dead(run_id: &str) -> bool {
     file.try_lock().is_ok()
 }
 
+/// Removes the edgeHub stand-in sockets (`gw-<run>-<platform>.edgehub.sock`) of runs that
+/// are not alive: a run holds its lock for as long as its stand-ins listen, so a socket whose
+/// run's lock is free or gone was left by a killed process. Returns problems.
+fn sweep_sockets() -> Vec<String> {
+    let Some(dir) = lock_dir() else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(run) = name
+            .strip_suffix(".edgehub.sock")
+            .and_then(|n| n.strip_prefix("gw-"))
+            .and_then(|n| n.split('-').next())
+        else {
+            continue;
+        };
+        let alive = lock_path(run)
+            .and_then(|p| File::open(p).ok())
+            .is_some_and(|f| f.try_lock().is_err());
+        if !alive && let Err(err) = std::fs::remove_file(e.path()) {
+            problems.push(format!("cannot remove {}: {err}", e.path().display()));
+        }
+    }
+    problems
+}
+
 /// What a sweep found and did, for the user.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -185,6 +215,7 @@ pub async fn sweep(docker: &Docker) -> Swept {
             let _ = std::fs::remove_file(path);
         }
     }
+    swept.problems.extend(sweep_sockets());
     swept
 }
 
@@ -204,6 +235,24 @@ mod tests {
         File::create(&path).unwrap();
         assert!(dead(&run));
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn sockets_of_dead_runs_are_swept_and_live_ones_kept() {
+        let dir = lock_dir().unwrap();
+        let (live, dead_run) = (
+            format!("s{:x}a", std::process::id()),
+            format!("s{:x}b", std::process::id()),
+        );
+        let _held = RunLock::hold(&live).unwrap();
+        let keep = dir.join(format!("gw-{live}-amd64.edgehub.sock"));
+        let gone = dir.join(format!("gw-{dead_run}-arm32v7.edgehub.sock"));
+        let _a = std::os::unix::net::UnixListener::bind(&keep).unwrap();
+        let _b = std::os::unix::net::UnixListener::bind(&gone).unwrap();
+        assert!(sweep_sockets().is_empty());
+        assert!(keep.exists(), "a live run's socket stays");
+        assert!(!gone.exists(), "a dead run's socket goes");
+        std::fs::remove_file(keep).unwrap();
     }
 
     #[test]

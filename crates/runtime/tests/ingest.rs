@@ -180,6 +180,27 @@ fn healthy_module_passes_on_amd64_and_arm_v7() {
     assert!(result(&r, "EC401").summary.contains("linux/arm/v7"));
 }
 
+/// The runtime's stand-ins are there for the module as IoT Edge's are: the workload socket is
+/// usable by a non-root user (`nobody` here), the gateway host name is in the container's
+/// `/etc/hosts` and port 8883 there answers. (Busybox has no MQTT client and its static
+/// `wget` crashes resolving names; what the edgeHub stand-in records is tested with MQTT
+/// clients in `edgehub.rs` and with the SDK modules.)
+#[test]
+fn the_module_reaches_the_workload_socket_and_the_edgehub_port() {
+    if !engine_up() {
+        return;
+    }
+    let script = "trap 'exit 0' TERM\n\
+        [ -S /var/run/iotedge/workload.sock ] && [ -w /var/run/iotedge/workload.sock ] || { echo 'workload socket not usable'; exit 3; }\n\
+        ip=$(awk -v gw=\"$IOTEDGE_GATEWAYHOSTNAME\" '$2 == gw {print $1}' /etc/hosts)\n\
+        [ -n \"$ip\" ] || { echo \"no $IOTEDGE_GATEWAYHOSTNAME in /etc/hosts\"; exit 4; }\n\
+        nc -w 2 \"$ip\" 8883 </dev/null || { echo \"nothing on $ip:8883\"; exit 5; }\n\
+        echo started\nwhile true; do sleep 1; done\n";
+    let name = unique("standins");
+    let r = check(&name, &spec(script, script), |_| {});
+    all_pass(&r);
+}
+
 #[test]
 fn crash_after_a_second_fails_ec402_with_its_log_tail() {
     if !engine_up() {

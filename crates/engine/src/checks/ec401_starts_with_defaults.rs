@@ -208,6 +208,7 @@ pub(super) mod tests {
             stopped_on_sigterm: Some(true),
             stop_ms: Some(120),
             window_secs: 30,
+            hub: None,
         }
     }
 

@@ -41,8 +41,11 @@ fn run(cx: &Context<'_>) -> Outcome {
         if !r.started {
             return Judgement::Fail(Finding::new("it never ran (see EC401)").on(platform));
         }
+        // What the module did with the runtime's stand-ins, when it used them: evidence
+        // that it works as a module, not only as a process.
+        let hub = r.hub.as_ref().filter(|h| h.touched()).map(|h| h.summary());
         if r.running_at_end && r.restart_count == 0 && !r.oom_killed {
-            return Judgement::Pass(None);
+            return Judgement::Pass(hub.map(|h| format!("{platform}: {h}")));
         }
         let what = if r.oom_killed {
             "was OOM-killed".to_owned()
@@ -65,10 +68,11 @@ fn run(cx: &Context<'_>) -> Outcome {
             .unwrap_or_default();
         Judgement::Fail(
             Finding::new(format!(
-                "{what} during the {} s window ({exit}OOM-killed: {}, restarts: {}){}",
+                "{what} during the {} s window ({exit}OOM-killed: {}, restarts: {}){}{}",
                 r.window_secs,
                 if r.oom_killed { "yes" } else { "no" },
                 r.restart_count,
+                hub.map(|h| format!("; {h}")).unwrap_or_default(),
                 log_tail(&r.log_tail)
             ))
             .on(platform)
@@ -76,11 +80,13 @@ fn run(cx: &Context<'_>) -> Outcome {
         )
     });
     match judged {
-        Ok(j) => outcome(
-            format!("still running after {window} s on every platform"),
-            j.fails,
-            j.errors,
-        ),
+        Ok(j) => {
+            let mut summary = format!("still running after {window} s on every platform");
+            if !j.passed.is_empty() {
+                summary.push_str(&format!(" — {}", j.passed.join("; ")));
+            }
+            outcome(summary, j.fails, j.errors)
+        }
         Err(o) => o,
     }
 }
@@ -97,6 +103,47 @@ mod tests {
         let o = judge(&CHECK, Some(&rt));
         assert_eq!(o.status, Status::Pass, "{o:?}");
         assert_eq!(o.summary, "still running after 30 s on every platform");
+    }
+
+    #[test]
+    fn what_the_module_did_with_the_stand_ins_is_in_the_summary_and_the_finding() {
+        let mut amd = healthy(amd64());
+        amd.hub = Some(crate::facts::HubFacts {
+            connected_after_ms: Some(1400),
+            client_type: Some("azure-iot-device-iothub-py/2.14.0(3.11;Linux;x86_64)c.t.s".into()),
+            twin_reads: 1,
+            outputs: [("output1".to_owned(), 12)].into(),
+            workload_calls: vec!["GET /trust-bundle → 200".into()],
+            ..Default::default()
+        });
+        let mut arm_run = healthy(arm());
+        // Untouched stand-ins (a module without an SDK) add nothing.
+        arm_run.hub = Some(crate::facts::HubFacts::default());
+        let o = judge(&CHECK, Some(&runtime(vec![amd.clone(), arm_run])));
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(
+            o.summary,
+            "still running after 30 s on every platform — linux/amd64: connected to edgeHub over \
+             MQTT after 1.4 s as `azure-iot-device-iothub-py/2.14.0(3.11;Linux;x86_64)c.t.s`; \
+             read its twin; sent 12 message(s) on `output1`; workload API: GET /trust-bundle → 200"
+        );
+        // A module that never connected and exited: said in its finding.
+        amd.running_at_end = false;
+        amd.exit_code = Some(1);
+        amd.log_tail = Vec::new();
+        amd.hub = Some(crate::facts::HubFacts {
+            refused: vec!["the SAS token expired".into()],
+            ..Default::default()
+        });
+        let o = judge(&CHECK, Some(&runtime(vec![amd])));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.findings[0]
+                .message
+                .contains("never connected to edgeHub; refused: the SAS token expired"),
+            "{:?}",
+            o.findings
+        );
     }
 
     #[test]
