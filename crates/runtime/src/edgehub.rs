@@ -626,10 +626,13 @@ async fn next_packet<S: AsyncRead + Unpin>(
         if buf.len() > MAX_PACKET + 8 {
             return Err(format!("a packet over {MAX_PACKET} bytes"));
         }
-        let n = stream
-            .read_buf(buf)
-            .await
-            .map_err(|e| format!("reading: {e}"))?;
+        let n = match stream.read_buf(buf).await {
+            Ok(n) => n,
+            // Closed without TLS close_notify: how SDKs drop the connection when the module
+            // stops; the same as the end of the stream.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(format!("reading: {e}")),
+        };
         if n == 0 {
             return if buf.is_empty() {
                 Ok(None)
