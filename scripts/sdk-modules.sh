@@ -12,7 +12,8 @@
 # Output, cached outside the clone and keyed by a hash of every input (Debian suite and
 # package lists, the pinned SDK dependency sets, the module sources, the recipe versions):
 #   ${EDGECERT_STATE:-/var/tmp/edgecert}/sdk-modules/<key>/rootfs-{python,node}-{amd64,armhf}.tar
-#   ${EDGECERT_STATE:-/var/tmp/edgecert}/sdk-modules/<key>/module-{python,node}.json
+#   ${EDGECERT_STATE:-/var/tmp/edgecert}/sdk-modules/<key>/module-{python,node}.json (image config:
+#     entrypoint, cmd, user, env, workingDir; copied from <kind>/image-config.json)
 # The Debian stage is cached separately (sdk-modules/debian-<debian key>/), so editing a module
 # only re-runs the quick assembly. The cache directory is printed on stdout at the end.
 #
@@ -32,11 +33,13 @@ die() { log "error: $*"; exit 1; }
 SUITE=bookworm
 ARCHES=(amd64 armhf)
 KINDS=(python node)
-# Debian packages on top of minbase, per module kind (what the templates' base images carry
-# for running the module: the interpreter, nothing else).
-declare -A DEB_PKGS=([python]=python3 [node]=nodejs)
+# Debian packages on top of minbase, per module kind (comma-separated, debootstrap --include):
+# the interpreter and, as the templates' base images have, the CA store (Debian's nodejs warns
+# at every start without it).
+declare -A DEB_PKGS=([python]=python3,ca-certificates [node]=nodejs,ca-certificates)
 # The module sources and pinned dependency sets; all of them go into the cache key.
-SOURCES=(python/main.py python/requirements.txt node/app.js node/package.json node/package-lock.json)
+SOURCES=(python/main.py python/requirements.txt python/image-config.json
+         node/app.js node/package.json node/package-lock.json node/image-config.json)
 # Bump when changing how a stage builds (its output would change for the same inputs).
 DEBIAN_RECIPE=1
 MODULE_RECIPE=1
@@ -65,7 +68,8 @@ complete() {
   done
 }
 
-if complete; then echo "$OUT"; exit 0; fi
+# A cache in use is touched, so pruning (below) keeps it.
+if complete; then touch "$OUT" 2>/dev/null || true; echo "$OUT"; exit 0; fi
 if [ "${1:-}" = --check ]; then log "not built yet: $OUT (run scripts/sdk-modules.sh)"; exit 3; fi
 [ $# -eq 0 ] || die "unknown argument $1 (usage: $0 [--check])"
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot)"
@@ -112,7 +116,11 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-new_work() { local w; w=$(mktemp -d "$CACHE/tmp.XXXXXX"); WORKS+=("$w"); echo "$w"; }
+# Holding the lock, any work directory left in the cache is from a run that was killed.
+for w in "$CACHE"/tmp.*; do [ -d "$w" ] && WORKS+=("$w"); done
+cleanup; WORKS=()
+# Sets WORK (not printed: a command substitution's subshell would lose the WORKS entry).
+new_work() { WORK=$(mktemp -d "$CACHE/tmp.XXXXXX"); WORKS+=("$WORK"); }
 
 # What a layer must not carry: device nodes (an empty /dev), pseudo-filesystem contents, apt
 # indexes and caches, the host's resolver and host name.
@@ -139,10 +147,11 @@ tar_rootfs() {
 
 # Stage 1: Debian minbase + the kind's packages, one tar per (kind, arch).
 debian_rootfs() {
-  local kind=$1 arch=$2 out=$DEB_OUT/$kind-$arch.tar
+  local kind=$1 arch=$2
+  local out=$DEB_OUT/$kind-$arch.tar
   [ -s "$out" ] && return 0
   local w r t0=$SECONDS
-  w=$(new_work); r=$w/rootfs
+  new_work; w=$WORK; r=$w/rootfs
   mkdir -p "$CACHE/debs/$arch"
   local args=(--variant=minbase --arch="$arch" --include="${DEB_PKGS[$kind]}" --cache-dir="$CACHE/debs/$arch")
   log "$kind/$arch: debootstrap $SUITE from $MIRROR"
@@ -174,14 +183,16 @@ debian_arch() { local k; for k in "${KINDS[@]}"; do debian_rootfs "$k" "$1"; don
 
 # Stage 2 inputs, built once on the host: the SDKs are pure Python / pure JS.
 stage_python() {
-  local py=$1 dest=$2 wheels=$2.wheels
+  local py=$1 dest=$2
+  local wheels=$dest.wheels
   log "python: pip install -r requirements.txt for Python $py"
   # paho-mqtt 1.6.1 (the SDK needs <2) is published as an sdist only: build its (pure) wheel,
   # then install everything as wheels for any platform, refusing compiled ones.
   local paho
+  export PIP_ROOT_USER_ACTION=ignore
   paho=$(grep -E '^paho-mqtt==' "$SRC/python/requirements.txt") || die "requirements.txt must pin paho-mqtt"
-  python3 -m pip wheel -q --disable-pip-version-check --root-user-action=ignore --no-deps --no-binary :all: -w "$wheels" "$paho" >&2
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --no-compile \
+  python3 -m pip wheel -q --disable-pip-version-check --no-deps --no-binary :all: -w "$wheels" "$paho" >&2
+  python3 -m pip install -q --disable-pip-version-check --no-deps --no-compile \
     --target "$dest" --only-binary=:all: --platform any --implementation py --python-version "$py" \
     --find-links "$wheels" -r "$SRC/python/requirements.txt" >&2
   rm -rf "$wheels" "$dest/bin"
@@ -198,9 +209,10 @@ stage_node() {
 
 # Stage 2: Debian rootfs + SDK + module code, checked inside the rootfs, one tar per (kind, arch).
 module_rootfs() {
-  local kind=$1 arch=$2 out=$WORK_OUT/rootfs-$kind-$arch.tar
+  local kind=$1 arch=$2
+  local out=$WORK_OUT/rootfs-$kind-$arch.tar
   local w r t0=$SECONDS
-  w=$(new_work); r=$w/rootfs
+  new_work; w=$WORK; r=$w/rootfs
   mkdir -p "$r"
   tar -C "$r" --numeric-owner -xpf "$DEB_OUT/$kind-$arch.tar"
   case $kind in
@@ -232,7 +244,7 @@ module_rootfs() {
   esac
   # The deliberate-crash switch must still crash (proves the entry point starts at all).
   local rc=0 user=0:0
-  [ "$kind" = node ] && user=1000:1000
+  [ "$kind" = node ] && user=1000:1000  # image-config.json's "node"
   chroot --userspec="$user" "$r" /usr/bin/env EDGECERT_CRASH_ON_START=1 /bin/sh -c "cd /app && $ENTRY_SH" \
     >/dev/null 2>&1 || rc=$?
   [ $rc = 1 ] || die "$kind/$arch: EDGECERT_CRASH_ON_START=1 exited $rc, expected 1"
@@ -245,41 +257,22 @@ T0=$SECONDS
 log "building into $OUT (Debian stage: $DEB_OUT)"
 per_arch debian_arch
 
-WORK_OUT=$(new_work)
+new_work; WORK_OUT=$WORK
 STAGE=$WORK_OUT/stage
 PY_VERSION=$(tar -tf "$DEB_OUT/python-amd64.tar" | sed -n 's|^usr/lib/python\(3\.[0-9]*\)/os\.py$|\1|p')
 [ -n "$PY_VERSION" ] || die "no Python in $DEB_OUT/python-amd64.tar"
 stage_python "$PY_VERSION" "$STAGE/python"
 stage_node "$STAGE/node"
 
-# The image config per kind, as the templates' Dockerfiles set it (WORKDIR /app; CMD; the Node
-# template's USER node; the Python template sets no USER, so root).
-cat >"$WORK_OUT/module-python.json" <<'JSON'
-{
-  "entrypoint": [],
-  "cmd": ["python3", "-u", "./main.py"],
-  "user": "",
-  "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"],
-  "workingDir": "/app"
-}
-JSON
-cat >"$WORK_OUT/module-node.json" <<'JSON'
-{
-  "entrypoint": [],
-  "cmd": ["node", "app.js"],
-  "user": "node",
-  "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"],
-  "workingDir": "/app"
-}
-JSON
+# The image config per kind (<kind>/image-config.json: what the templates' Dockerfiles set:
+# WORKDIR /app, CMD, the Node template's USER node; the Python template sets no USER, so root).
+for k in "${KINDS[@]}"; do cp "$SRC/$k/image-config.json" "$WORK_OUT/module-$k.json"; done
 
 module_arch() {
   local k
   for k in "${KINDS[@]}"; do
-    case $k in
-      python) ENTRY_SH='python3 -u ./main.py' ;;
-      node) ENTRY_SH='node app.js' ;;
-    esac
+    ENTRY_SH=$(python3 -c 'import json, shlex, sys; print(shlex.join(json.load(open(sys.argv[1]))["cmd"]))' \
+      "$SRC/$k/image-config.json")
     module_rootfs "$k" "$1"
   done
 }
@@ -295,5 +288,9 @@ touch "$WORK_OUT/.complete"
 rm -rf "$OUT"
 mv "$WORK_OUT" "$OUT"
 chmod 755 "$OUT"
+touch "$DEB_OUT"
+# Builds for other inputs (older sources, other clones) not used for two days go.
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d \( -name 'debian-*' -o -regex '.*/[0-9a-f]\{16\}' \) \
+  ! -path "$OUT" ! -path "$DEB_OUT" -mtime +1 -print -exec rm -rf {} + | sed 's/^/sdk-modules: pruned /' >&2
 log "done in $((SECONDS - T0)) s"
 echo "$OUT"

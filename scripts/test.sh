@@ -10,6 +10,11 @@ bash scripts/setup.sh
 source "${EDGECERT_STATE:-/var/tmp/edgecert}/env"
 # Tests that need a service fail instead of skipping when it is missing.
 export EDGECERT_REQUIRE_SERVICES=1
+# The real SDK modules the ingestion test runs (Debian root filesystems with the Python and
+# Node IoT SDKs, amd64 + armhf): built once (about 11 minutes on this machine kind) and cached
+# under $EDGECERT_STATE/sdk-modules by their inputs; a cached run takes no time.
+echo "== SDK modules"
+bash scripts/sdk-modules.sh >/dev/null
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

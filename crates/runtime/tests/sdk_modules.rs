@@ -1,0 +1,157 @@
+//! The ingestion test with real IoT Edge SDK modules (issue 10): the Python module
+//! (azure-iot-device 2.14 from PyPI) and the Node.js module (azure-iot-device and
+//! azure-iot-device-mqtt from npm), each on a Debian bookworm base built from the Debian mirror
+//! (`scripts/sdk-modules.sh`, cached), on linux/amd64 and linux/arm/v7 (qemu). Inside IoT Edge a
+//! module's first act is to ask the workload API for the trust bundle and a SAS signature and
+//! connect to edgeHub: with the stand-ins around the container, both connect, read their twin,
+//! report, and send on their output — and the report says so. The same module crashing on start
+//! still fails.
+//!
+//! Before the stand-ins, the Python module hung forever in its first workload call (and
+//! "passed"), and the Node module, running as a non-root user, died on the socket's
+//! permissions (and "failed").
+
+use edgecert_engine::image::layer::NoProgress;
+use edgecert_engine::image::remote::RemoteOptions;
+use edgecert_engine::image::source::ImageSource;
+use edgecert_engine::ingest::RunMode;
+use edgecert_engine::offer::{Offer, template};
+use edgecert_engine::policy::Policy;
+use edgecert_engine::report::{Report, Status};
+use edgecert_engine::{CertifyOptions, certify};
+use edgecert_fixtures::{SdkKind, sdk_module_image, write_oci_layout};
+use edgecert_runtime::MobyIngest;
+use serde_json::{Value, json};
+
+fn engine_up() -> bool {
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let up = host
+        .strip_prefix("unix://")
+        .is_some_and(|p| std::os::unix::net::UnixStream::connect(p).is_ok());
+    if !up {
+        assert!(
+            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "dockerd is required (EDGECERT_REQUIRE_SERVICES=1) but not reachable at {host}: run scripts/setup.sh"
+        );
+        eprintln!("skipping: no Moby engine at {host}");
+    }
+    up
+}
+
+/// Certifies `kind`'s image with the template offer for `offer`, `env` added to the defaults.
+fn check(kind: SdkKind, offer: &str, env: Value, window: u64) -> Report {
+    let spec = sdk_module_image(kind).expect("the SDK modules (scripts/sdk-modules.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    write_oci_layout(dir.path(), &spec).unwrap();
+    let mut v: Value = serde_json::from_str(&template(offer)).unwrap();
+    v["defaults"]["env"] = env;
+    v["image"]["tags"] = json!(["1.0.0", "1.0", "latest"]);
+    let offer = Offer::parse(&v.to_string(), "offer.json").unwrap();
+    let options = CertifyOptions {
+        image: ImageSource::parse(&format!("oci:{}", dir.path().display())).unwrap(),
+        remote: RemoteOptions { tls_verify: true },
+        policy: Policy {
+            run_window_secs: window,
+            ..Policy::default()
+        },
+        published: None,
+        threads: 0,
+        malware: Default::default(),
+        cancel: Default::default(),
+    };
+    let ingest = MobyIngest::new();
+    let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress).unwrap();
+    assert!(ingest.warnings().is_empty(), "{:?}", ingest.warnings());
+    report
+}
+
+fn result<'a>(r: &'a Report, id: &str) -> &'a edgecert_engine::report::CheckResult {
+    r.checks.iter().find(|c| c.id == id).unwrap()
+}
+
+/// What EC402 says about `platform` (`linux/amd64`).
+fn said<'a>(summary: &'a str, platform: &str) -> &'a str {
+    summary
+        .split(&format!("{platform}: "))
+        .nth(1)
+        .map(|rest| rest.split("; linux/").next().unwrap_or(rest))
+        .unwrap_or("")
+}
+
+fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
+    let identifier = format!("contoso.{offer}.standard");
+    // The modules put EDGECERT_PRODUCT_INFO into the SDK's product info (EC701's identifier).
+    let r = check(
+        kind,
+        offer,
+        json!({"EDGECERT_PRODUCT_INFO": identifier}),
+        25,
+    );
+    for id in ["EC401", "EC402"] {
+        assert_eq!(
+            result(&r, id).status,
+            Status::Pass,
+            "{id}: {:?}",
+            result(&r, id)
+        );
+    }
+    let summary = &result(&r, "EC402").summary;
+    for platform in ["linux/amd64", "linux/arm/v7"] {
+        let s = said(summary, platform);
+        assert!(
+            s.contains("connected to edgeHub over MQTT"),
+            "{platform}: {summary}"
+        );
+        assert!(
+            s.contains(&format!("{identifier}`")),
+            "{platform}: product info: {summary}"
+        );
+        assert!(s.contains("read its twin"), "{platform}: {summary}");
+        assert!(s.contains("reported properties"), "{platform}: {summary}");
+        assert!(s.contains("on `output1`"), "{platform}: {summary}");
+        assert!(
+            s.contains(&format!("POST /modules/{offer}/genid/")),
+            "{platform}: {summary}"
+        );
+        assert!(!s.contains("protocol error"), "{platform}: {summary}");
+    }
+}
+
+#[test]
+fn the_python_module_connects_reads_its_twin_and_sends_on_its_output() {
+    if engine_up() {
+        connects_reads_its_twin_and_sends(SdkKind::Python, "pyfilter");
+    }
+}
+
+#[test]
+fn the_node_module_connects_reads_its_twin_and_sends_on_its_output() {
+    if engine_up() {
+        connects_reads_its_twin_and_sends(SdkKind::Node, "nodefilter");
+    }
+}
+
+#[test]
+fn an_sdk_module_that_exits_on_start_still_fails() {
+    if !engine_up() {
+        return;
+    }
+    let r = check(
+        SdkKind::Python,
+        "pycrash",
+        json!({"EDGECERT_CRASH_ON_START": "1"}),
+        // Python under qemu takes seconds to get as far as crashing.
+        25,
+    );
+    let ec402 = result(&r, "EC402");
+    assert_eq!(ec402.status, Status::Fail, "{ec402:?}");
+    assert_eq!(ec402.findings.len(), 2, "{ec402:?}");
+    assert!(
+        ec402
+            .findings
+            .iter()
+            .all(|f| f.message.contains("exited with code")),
+        "{ec402:?}"
+    );
+}
