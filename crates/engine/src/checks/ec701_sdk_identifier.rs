@@ -6,6 +6,11 @@
 //! its image config `Env` or `Labels`, so the module can hand it to the SDK as product info.
 //! Skipped when no SDK is used (then only downloads can be counted).
 //!
+//! When the ingestion test ran and the module connected to the edgeHub stand-in, what it sent
+//! decides instead: the product info in its MQTT user name (`DeviceClientType`, or `model-id`)
+//! must carry the identifier — found in the image but never sent fails, sent from the offer's
+//! `env` passes.
+//!
 //! ## Why it matters
 //! The SDK sends its product info to edgeHub (MQTT user name `DeviceClientType=…`, AMQP
 //! `com.microsoft:client-version`, HTTP User-Agent), and edgeHub forwards it upstream: that is
@@ -95,6 +100,32 @@ fn run(cx: &Context<'_>) -> Outcome {
     let mut findings = Vec::new();
     let mut places = Vec::new();
     for (p, names) in used {
+        // What the module sent on the wire, when it connected: stronger than the image.
+        let sent = cx
+            .runtime
+            .and_then(|r| r.platforms.iter().find(|run| run.platform == p.platform))
+            .and_then(|run| run.hub.as_ref())
+            .filter(|h| h.connected_after_ms.is_some());
+        if let Some(hub) = sent {
+            let info = [hub.client_type.as_deref(), hub.model_id.as_deref()];
+            if info
+                .iter()
+                .flatten()
+                .any(|i| i.contains(identifier.as_str()))
+            {
+                places.push(format!("{}: sent as product info", p.platform));
+            } else {
+                findings.push(
+                    Finding::new(format!(
+                        "the module connected to edgeHub with product info {:?}, without {identifier}",
+                        hub.client_type.as_deref().unwrap_or("")
+                    ))
+                    .on(&p.platform)
+                    .help(CHECK.fix_hint()),
+                );
+            }
+            continue;
+        }
         match found_at(p, &identifier) {
             Some(at) => places.push(format!("{}: {at}", p.platform)),
             None => findings.push(
@@ -126,6 +157,38 @@ mod tests {
     use edgecert_fixtures::Layer;
 
     const ID: &str = "contoso.tempfilter.standard";
+
+    #[test]
+    fn what_the_module_sent_decides_when_it_connected() {
+        use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, runtime};
+        use crate::facts::HubFacts;
+        let facts = facts_with_identifier(&sdk_spec(), ID);
+        let sent = |ua: &str| HubFacts {
+            connected_after_ms: Some(900),
+            client_type: Some(ua.to_owned()),
+            ..Default::default()
+        };
+        let mut a = healthy(amd64());
+        a.hub = Some(sent(&format!(
+            "azure-iot-device/1.18.4 (node v18.20.4; Debian 12; x64){ID}"
+        )));
+        let mut b = healthy(arm());
+        b.hub = Some(sent(
+            "azure-iot-device/1.18.4 (node v18.20.4; Debian 12; arm)",
+        ));
+        let rt = runtime(vec![a, b]);
+        let policy = crate::policy::Policy::default();
+        let o = (CHECK.run)(&Context {
+            offer: &offer(&offer_json()),
+            image: &facts,
+            policy: &policy,
+            published: None,
+            runtime: Some(&rt),
+        });
+        assert_eq!((o.status, o.findings.len()), (Status::Fail, 1), "{o:?}");
+        assert_eq!(o.findings[0].platform.as_deref(), Some("linux/arm/v7"));
+        assert!(o.findings[0].message.contains("without contoso"), "{o:?}");
+    }
 
     #[test]
     fn missing_identifier_fails_per_platform() {
