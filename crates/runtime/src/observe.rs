@@ -4,7 +4,7 @@
 //! signal — SIGTERM unless the image or createOptions names another, as `docker stop` does —
 //! then up to 10 s, then SIGKILL) and the last 50 log lines.
 //!
-//! It records; judging is for the checks (EC302, EC401–EC403).
+//! It records; judging is for the checks (EC302, EC401–EC404).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

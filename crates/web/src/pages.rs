@@ -760,7 +760,7 @@ struct Evidence {
     use_case: String,
     justification: String,
     safety: Vec<String>,
-    /// The ingestion test's observations (EC401–EC403 findings: exit codes, log tails).
+    /// The ingestion test's observations (EC401–EC404 findings: exit codes, log tails, edgeHub).
     logs: Vec<String>,
     /// `Some(live version)` for an update of a listed module.
     update_of: Option<String>,
@@ -849,7 +849,7 @@ async fn submission(
         let report: Value = serde_json::from_str(&report).unwrap_or(Value::Null);
         evidence.safety = safety(&report);
         for c in report["checks"].as_array().into_iter().flatten() {
-            if ["EC401", "EC402", "EC403"].contains(&c["id"].as_str().unwrap_or("")) {
+            if ["EC401", "EC402", "EC403", "EC404"].contains(&c["id"].as_str().unwrap_or("")) {
                 for f in c["findings"].as_array().into_iter().flatten() {
                     let platform = f["platform"]
                         .as_str()

@@ -74,7 +74,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 pub(super) type PlatformWithRun<'a> = (&'a Platform, Result<&'a PlatformRun, Finding>);
 
 /// The platforms to judge, or the whole outcome when nothing can be judged (`--no-run`, no
-/// engine, unreadable image). Shared by the runtime checks (EC302, EC401–EC403).
+/// engine, unreadable image). Shared by the runtime checks (EC302, EC401–EC404).
 pub(super) fn runs<'a>(cx: &Context<'a>) -> Result<Vec<PlatformWithRun<'a>>, Outcome> {
     let Some(rt) = cx.runtime else {
         return Err(Outcome::skip("not run (--no-run)"));
