@@ -88,7 +88,7 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
         json!({"EDGECERT_PRODUCT_INFO": identifier}),
         25,
     );
-    for id in ["EC401", "EC402"] {
+    for id in ["EC401", "EC402", "EC404", "EC701"] {
         assert_eq!(
             result(&r, id).status,
             Status::Pass,
@@ -96,6 +96,13 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
             result(&r, id)
         );
     }
+    // The identifier came from the offer's env, not the image: only the wire shows it.
+    let ec701 = result(&r, "EC701");
+    assert!(
+        ec701.summary.contains("linux/amd64: sent as product info")
+            && ec701.summary.contains("linux/arm/v7: sent as product info"),
+        "{ec701:?}"
+    );
     let summary = &result(&r, "EC402").summary;
     for platform in ["linux/amd64", "linux/arm/v7"] {
         let s = said(summary, platform);
