@@ -88,7 +88,7 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
         json!({"EDGECERT_PRODUCT_INFO": identifier}),
         25,
     );
-    for id in ["EC401", "EC402", "EC404", "EC701"] {
+    for id in ["EC401", "EC402", "EC404", "EC405", "EC701"] {
         assert_eq!(
             result(&r, id).status,
             Status::Pass,
@@ -96,6 +96,11 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
             result(&r, id)
         );
     }
+    // The template's default route takes every output: the one used is routed.
+    assert_eq!(
+        result(&r, "EC405").summary,
+        "every output the module used is routed: output1"
+    );
     // The identifier came from the offer's env, not the image: only the wire shows it.
     let ec701 = result(&r, "EC701");
     assert!(

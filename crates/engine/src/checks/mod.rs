@@ -24,6 +24,7 @@ mod ec401_starts_with_defaults;
 mod ec402_stays_running;
 mod ec403_stops_gracefully;
 mod ec404_connects_to_edgehub;
+mod ec405_outputs_routed;
 mod ec501_settings_documented;
 mod ec502_description_safe;
 pub use ec502_description_safe::sanitize as sanitize_description;
@@ -75,7 +76,7 @@ pub struct Context<'a> {
 
 /// Checks that judge the ingestion test: with `--no-run` they are skipped by request, which
 /// makes the verdict `incomplete` at best.
-pub const RUNTIME_CHECKS: &[&str] = &["EC302", "EC401", "EC402", "EC403", "EC404"];
+pub const RUNTIME_CHECKS: &[&str] = &["EC302", "EC401", "EC402", "EC403", "EC404", "EC405"];
 
 /// What one check concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +197,7 @@ pub fn all() -> &'static [Check] {
         ec402_stays_running::CHECK,
         ec403_stops_gracefully::CHECK,
         ec404_connects_to_edgehub::CHECK,
+        ec405_outputs_routed::CHECK,
         ec501_settings_documented::CHECK,
         ec502_description_safe::CHECK,
         ec503_listing_fields::CHECK,
@@ -242,9 +244,9 @@ mod tests {
             [
                 "EC101", "EC102", "EC103", "EC104", "EC105", "EC106", "EC107", "EC108", "EC201",
                 "EC202", "EC203", "EC204", "EC301", "EC302", "EC303", "EC401", "EC402", "EC403",
-                "EC404", "EC501", "EC502", "EC503", "EC601", "EC602", "EC603", "EC604", "EC701",
-                "EC702", "EC801", "EC802", "EC803", "EC804", "EC805", "EC806", "EC807", "EC808",
-                "EC809", "EC810", "EC901", "EC902", "EC903", "EC904", "EC905", "EC906"
+                "EC404", "EC405", "EC501", "EC502", "EC503", "EC601", "EC602", "EC603", "EC604",
+                "EC701", "EC702", "EC801", "EC802", "EC803", "EC804", "EC805", "EC806", "EC807",
+                "EC808", "EC809", "EC810", "EC901", "EC902", "EC903", "EC904", "EC905", "EC906"
             ]
         );
         let mut sorted = ids.clone();
