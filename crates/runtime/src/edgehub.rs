@@ -438,11 +438,14 @@ impl EdgeHub {
         };
         desired["$version"] = json!(1);
         let mut reported = json!({});
-        let patches = self.observed().reported;
-        for patch in &patches {
-            merge(&mut reported, patch);
-        }
-        reported["$version"] = json!(1 + patches.len());
+        let mut patches = 0;
+        self.note(|o| {
+            patches = o.reported.len();
+            for patch in &o.reported {
+                merge(&mut reported, patch);
+            }
+        });
+        reported["$version"] = json!(1 + patches);
         (desired, reported)
     }
 }

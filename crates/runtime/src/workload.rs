@@ -159,16 +159,14 @@ impl RunCa {
         dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         params.extended_key_usages = vec![usage];
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let (not_before, not_after) = (now - 3600, now + 86_400);
-        params.not_before = rcgen::date_time_ymd(1970, 1, 1)
-            + std::time::Duration::from_secs(not_before.max(0) as u64);
-        params.not_after =
-            rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(not_after as u64);
-        let expiration = rfc3339(not_after);
+        // Valid from an hour ago (clock skew) for a day: a run is shorter.
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::HOUR;
+        params.not_after = now + time::Duration::DAY;
+        let expiration = params
+            .not_after
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,
@@ -176,28 +174,6 @@ impl RunCa {
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok((cert, key, expiration))
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch.
-fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Who the module is, as edgeAgent tells it through its environment.

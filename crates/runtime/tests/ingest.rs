@@ -8,8 +8,11 @@
 //! Without dockerd the tests skip with a message, except under `EDGECERT_REQUIRE_SERVICES=1`
 //! (the test script, CI), where they fail.
 
+mod common;
+
 use std::process::Command;
 
+use common::engine_up;
 use edgecert_engine::image::layer::NoProgress;
 use edgecert_engine::image::remote::RemoteOptions;
 use edgecert_engine::image::source::ImageSource;
@@ -28,24 +31,6 @@ const WINDOW: u64 = 3;
 
 /// A long-running module that stops on SIGTERM.
 const HEALTHY: &str = "trap 'exit 0' TERM\necho started\nwhile true; do sleep 1; done\n";
-
-fn engine_up() -> bool {
-    let host =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let up = host
-        .strip_prefix("unix://")
-        .is_some_and(|p| std::os::unix::net::UnixStream::connect(p).is_ok());
-    if !up {
-        assert!(
-            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "dockerd is required (EDGECERT_REQUIRE_SERVICES=1) but not reachable at {host}: run scripts/setup.sh"
-        );
-        eprintln!(
-            "skipping: no Moby engine at {host} (scripts/setup.sh installs and starts dockerd)"
-        );
-    }
-    up
-}
 
 /// A busybox image for amd64 and arm/v7 whose entrypoint is `/app/run.sh` with the given
 /// script per platform, run as nobody, tagged like the `init` template's offer.

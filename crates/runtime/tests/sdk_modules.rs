@@ -11,6 +11,9 @@
 //! "passed"), and the Node module, running as a non-root user, died on the socket's
 //! permissions (and "failed").
 
+mod common;
+
+use common::engine_up;
 use edgecert_engine::image::layer::NoProgress;
 use edgecert_engine::image::remote::RemoteOptions;
 use edgecert_engine::image::source::ImageSource;
@@ -22,22 +25,6 @@ use edgecert_engine::{CertifyOptions, certify};
 use edgecert_fixtures::{SdkKind, sdk_module_image, write_oci_layout};
 use edgecert_runtime::MobyIngest;
 use serde_json::{Value, json};
-
-fn engine_up() -> bool {
-    let host =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let up = host
-        .strip_prefix("unix://")
-        .is_some_and(|p| std::os::unix::net::UnixStream::connect(p).is_ok());
-    if !up {
-        assert!(
-            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "dockerd is required (EDGECERT_REQUIRE_SERVICES=1) but not reachable at {host}: run scripts/setup.sh"
-        );
-        eprintln!("skipping: no Moby engine at {host}");
-    }
-    up
-}
 
 /// Certifies `kind`'s image with the template offer for `offer`, `env` added to the defaults.
 fn check(kind: SdkKind, offer: &str, env: Value, window: u64) -> Report {
