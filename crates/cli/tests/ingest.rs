@@ -104,6 +104,57 @@ fn images_of(name: &str) -> String {
     docker(&["images", "-q", &format!("edgecert-ingest/contoso-{name}-*")])
 }
 
+/// What the run of the containers named `name` has outside the engine: the workload API
+/// stand-in's sockets (bound into the containers, in the run's scratch directory) and the
+/// edgeHub stand-in's sockets in the private run directory.
+struct StandinFiles {
+    workload: Vec<std::path::PathBuf>,
+    scratch: Vec<std::path::PathBuf>,
+    edgehub: Vec<std::path::PathBuf>,
+}
+
+fn standin_files(name: &str) -> StandinFiles {
+    let ids = containers_named(name);
+    let mut files = StandinFiles {
+        workload: Vec::new(),
+        scratch: Vec::new(),
+        edgehub: Vec::new(),
+    };
+    for id in ids.lines() {
+        let mounts = docker(&["inspect", "-f", "{{range .Mounts}}{{.Source}}\n{{end}}", id]);
+        for source in mounts.lines().filter(|m| m.contains("workload")) {
+            let socket = std::path::PathBuf::from(source);
+            // <scratch>/ingest-<x>/workload-<platform>.sock
+            let scratch = socket.parent().unwrap().parent().unwrap().to_owned();
+            files.workload.push(socket);
+            files.scratch.push(scratch);
+        }
+        let run = docker(&[
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"edgecert.run\"}}",
+            id,
+        ]);
+        let runs = std::env::temp_dir().join("edgecert-runs");
+        for entry in std::fs::read_dir(&runs).unwrap().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with(&format!("gw-{run}-")) && file.ends_with(".edgehub.sock") {
+                files.edgehub.push(entry.path());
+            }
+        }
+    }
+    files.scratch.dedup();
+    files.edgehub.sort();
+    files.edgehub.dedup();
+    files
+}
+
+fn assert_gone(files: &StandinFiles) {
+    for path in files.scratch.iter().chain(&files.edgehub) {
+        assert!(!path.exists(), "{} outlived its run", path.display());
+    }
+}
+
 #[test]
 fn sigint_midway_leaves_nothing_in_the_engine() {
     if !engine_up() {
@@ -111,6 +162,9 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (name, mut child) = started_midway(dir.path(), "cli-sigint");
+    let standins = standin_files(&name);
+    assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
+    assert_eq!(standins.edgehub.len(), 2, "an edgeHub socket per platform");
     let pid = child.id().to_string();
     sh("kill", &["-INT", &pid]);
     let start = Instant::now();
@@ -134,6 +188,7 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert_eq!(containers_named(&name), "", "containers left");
     assert_eq!(images_of(&name), "", "images left");
+    assert_gone(&standins);
     // Other runs may be using the shared network right now; an idle one of ours is a leak.
     // (One that another run is about to use can look idle for a moment: look twice.)
     if !idle_networks_of_ours().is_empty() {
@@ -153,9 +208,19 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (name, mut child) = started_midway(dir.path(), "cli-sigkill");
+    let standins = standin_files(&name);
+    assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
+    assert_eq!(standins.edgehub.len(), 2, "an edgeHub socket per platform");
     // SIGKILL: no handler runs, nothing is cleaned up.
     child.kill().unwrap();
     child.wait().unwrap();
+    for path in standins.workload.iter().chain(&standins.edgehub) {
+        assert!(
+            path.exists(),
+            "{} is left by the killed run",
+            path.display()
+        );
+    }
     assert_eq!(
         containers_named(&name).lines().count(),
         2,
@@ -191,6 +256,9 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
     assert!(took < Duration::from_secs(45), "took {took:?}");
     assert_eq!(containers_named(&name), "", "containers left");
     assert_eq!(images_of(&name), "", "images left");
+    // The killed run's scratch directory (kept blobs, workload sockets) and its edgeHub
+    // sockets went with the sweep of the next run.
+    assert_gone(&standins);
 }
 
 #[test]

@@ -74,18 +74,19 @@ pub fn certify(
     if let Some(identifier) = offer.identifier() {
         analyzers.push(Box::new(IdentifierAnalyzer::new(&identifier)));
     }
-    let tmp = tempfile::Builder::new()
-        .prefix("edgecert-")
-        .tempdir()
-        .map_err(CertifyError::Temp)?;
+    // Also removes what runs killed with SIGKILL left in $TMPDIR (their kept blobs, the
+    // stand-ins' sockets).
+    let tmp = crate::scratch::Scratch::new().map_err(CertifyError::Temp)?;
     let source_name = options.image.to_string();
     let fail = |error| CertifyError::Source {
         source_name: source_name.clone(),
         error,
     };
+    // Every registry request races the run's cancel: Ctrl-C ends a wait on a stalled registry.
+    let remote = options.remote.clone().with_cancel(options.cancel.clone());
     let store = options
         .image
-        .open(options.remote, tmp.path())
+        .open(remote.clone(), tmp.path())
         .map_err(fail)?;
     let scan_options = ScanOptions {
         limits: options.policy.limits,
@@ -113,12 +114,17 @@ pub fn certify(
     facts.engines = engines;
     let published = match &options.published {
         None => None,
-        Some(p) => Some(published_tags(p, offer, options.remote).map_err(|error| {
-            CertifyError::Source {
-                source_name: p.clone(),
-                error,
-            }
-        })?),
+        Some(p) => {
+            Some(published_tags(p, offer, remote).map_err(
+                |error| match options.cancel.reason() {
+                    Some(why) => CertifyError::Interrupted(why),
+                    None => CertifyError::Source {
+                        source_name: p.clone(),
+                        error,
+                    },
+                },
+            )?)
+        }
     };
     let runtime = match run {
         RunMode::NoRun => None,

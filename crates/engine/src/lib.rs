@@ -11,12 +11,14 @@ pub mod digest;
 pub mod facts;
 pub mod image;
 pub mod ingest;
+pub mod input;
 pub mod offer;
 pub mod platform;
 pub mod policy;
 pub mod private_dir;
 pub mod report;
 pub mod sbom;
+pub mod scratch;
 
 pub use certify::{CertifyError, CertifyOptions, certify, default_image, evaluate};
 pub use digest::Digest;

@@ -101,10 +101,11 @@ pub struct PolicyError {
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
-            path: shown.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
+        let text =
+            crate::input::read_text(path, crate::input::MAX_DOCUMENT).map_err(|e| PolicyError {
+                path: shown.clone(),
+                message: format!("cannot read: {e}"),
+            })?;
         Policy::parse(&text, &shown)
     }
 

@@ -518,7 +518,7 @@ fn ten_thousand_deep_index_json_is_refused_cleanly() {
     }
     fs::remove_file(img.layout().join("index.json")).unwrap();
     let source = ImageSource::parse(&format!("oci:{}", img.layout().display())).unwrap();
-    let err = match source.open(RemoteOptions { tls_verify: true }, img.root.path()) {
+    let err = match source.open(RemoteOptions::new(true), img.root.path()) {
         Ok(_) => panic!("a directory without index.json opened"),
         Err(e) => e.to_string(),
     };
@@ -876,7 +876,7 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
     let layer = img.layer_digest(1);
     let options = CertifyOptions {
         image: ImageSource::parse(&format!("oci:{}", img.layout().display())).unwrap(),
-        remote: RemoteOptions { tls_verify: true },
+        remote: RemoteOptions::new(true),
         policy: Policy::default(),
         published: None,
         threads: 0,

@@ -116,7 +116,9 @@ fn module_keys_still_fail_next_to_distribution_keys() {
         return;
     };
     let layer = deb_layer(std::slice::from_ref(&gnutls)).unwrap();
-    // The real shared object, with a key nobody published appended: vendored into the app.
+    // The real shared object, with a key nobody published appended: vendored into the app
+    // (the module's own file: the unknown key fails) and into a system library directory
+    // without a package owning it (a library the module did not write: information).
     let so = layer
         .entries
         .iter()
@@ -142,15 +144,23 @@ fn module_keys_still_fail_next_to_distribution_keys() {
         );
     let app = Layer::new()
         .file("app/certs/device.key", private_key(13), 0o600)
-        .file("app/lib/libvendored.so.1", vendored, 0o755)
+        .file("app/lib/libvendored.so.1", vendored.clone(), 0o755)
+        .file("usr/lib/x86_64-linux-gnu/libvendored.so.1", vendored, 0o644)
         .file("app/lib/copy-of-distro-key.pem", owned_key, 0o644);
     let spec = ImageSpec::new(vec![platform(Arch::Amd64, vec![layer, owned, app])]);
     let report = certify(&spec);
     let ec806 = check(&report, "EC806");
     assert_eq!(ec806.status, Status::Fail, "{ec806:#?}");
     let (info, blocking) = split(ec806);
-    // The module's own key file and the copy of a package's key outside the package: leaks.
-    assert_eq!(blocking.len(), 2, "{blocking:#?}");
+    // The module's own key file, the unknown key in the module's own shared library and the
+    // copy of a package's key outside the package: leaks.
+    assert_eq!(blocking.len(), 3, "{blocking:#?}");
+    assert!(
+        blocking
+            .iter()
+            .any(|f| f.ends_with(": app/lib/libvendored.so.1")),
+        "{blocking:#?}"
+    );
     assert!(
         blocking
             .iter()
@@ -163,12 +173,11 @@ fn module_keys_still_fail_next_to_distribution_keys() {
             .any(|f| f.ends_with(": app/lib/copy-of-distro-key.pem")),
         "{blocking:#?}"
     );
-    // Information: 10 GnuTLS keys in the package, 10 in the vendored copy (known by value), the
-    // unknown key in the vendored shared library, the key in the dpkg-owned file.
+    // Information: 10 GnuTLS keys in the package, 10 in each vendored copy (known by value),
+    // the unknown key in the system library directory's copy, the key in the dpkg-owned file.
     assert!(
-        info.iter()
-            .any(|f| f.contains("inside a shared library")
-                && f.ends_with(": app/lib/libvendored.so.1")),
+        info.iter().any(|f| f.contains("inside a shared library")
+            && f.ends_with(": usr/lib/x86_64-linux-gnu/libvendored.so.1")),
         "{info:#?}"
     );
     assert!(
@@ -176,9 +185,9 @@ fn module_keys_still_fail_next_to_distribution_keys() {
             .any(|f| f.contains("in a file of the dpkg package contoso-tests")),
         "{info:#?}"
     );
-    assert_eq!(info.len(), 22, "{info:#?}");
+    assert_eq!(info.len(), 32, "{info:#?}");
     assert!(
-        ec806.summary.starts_with("2 embedded secret(s) found"),
+        ec806.summary.starts_with("3 embedded secret(s) found"),
         "{}",
         ec806.summary
     );

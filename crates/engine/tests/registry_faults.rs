@@ -19,7 +19,9 @@ use edgecert_engine::image::store::{Store, StoreError, TagMap};
 use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
 use faulty_registry::{Fault, Registry, closed_port, serve};
 
-const PLAIN_HTTP: RemoteOptions = RemoteOptions { tls_verify: false };
+fn plain_http() -> RemoteOptions {
+    RemoteOptions::new(false)
+}
 
 /// A two-platform image (an index, so child manifests are fetched by digest), tag 1.0.0.
 fn image() -> common::Image {
@@ -35,7 +37,7 @@ fn image() -> common::Image {
 }
 
 fn scan_remote(reference: &str) -> Result<ImageFacts, StoreError> {
-    let store = Remote::open(reference, PLAIN_HTTP)?;
+    let store = Remote::open(reference, plain_http())?;
     scan(
         reference,
         &store,
@@ -133,7 +135,7 @@ fn published_tag_lookup_failures_are_errors_not_absent_tags() {
     let tags = ["1.0.0".to_owned(), "9.9.9".to_owned()];
     // A real registry: a present tag has a digest, an unknown one (404) is absent.
     let reg = serve_with(&img, vec![]);
-    let map = Remote::open(&format!("{}/contoso/app", reg.host), PLAIN_HTTP)
+    let map = Remote::open(&format!("{}/contoso/app", reg.host), plain_http())
         .unwrap()
         .tags(&tags)
         .unwrap();
@@ -151,7 +153,7 @@ fn published_tag_lookup_failures_are_errors_not_absent_tags() {
         (Fault::Status(500, "boom".into()), "500"),
     ] {
         let reg = serve_with(&img, vec![("/manifests/9.9.9".into(), fault)]);
-        let r = Remote::open(&format!("{}/contoso/app", reg.host), PLAIN_HTTP)
+        let r = Remote::open(&format!("{}/contoso/app", reg.host), plain_http())
             .unwrap()
             .tags(&tags);
         match r {
@@ -162,7 +164,7 @@ fn published_tag_lookup_failures_are_errors_not_absent_tags() {
     // Nothing listening: not "absent" either.
     let r = Remote::open(
         &format!("127.0.0.1:{}/contoso/app", closed_port()),
-        PLAIN_HTTP,
+        plain_http(),
     )
     .unwrap()
     .tags(&tags);
@@ -183,7 +185,7 @@ fn tls_to_a_plain_http_registry_hints_tls_verify_false() {
     let reg = serve_with(&img, vec![]);
     let store = Remote::open(
         &format!("{}/contoso/app:1.0.0", reg.host),
-        RemoteOptions { tls_verify: true },
+        RemoteOptions::new(true),
     )
     .unwrap();
     let m = match store.root() {
@@ -195,7 +197,7 @@ fn tls_to_a_plain_http_registry_hints_tls_verify_false() {
 
 #[test]
 fn invalid_registry_host_is_a_clear_error_not_clone_request_builder() {
-    let m = match Remote::open("127.0.0.1:99999/contoso/app:1.0.0", PLAIN_HTTP) {
+    let m = match Remote::open("127.0.0.1:99999/contoso/app:1.0.0", plain_http()) {
         Err(StoreError::Source(m)) => m,
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("opened"),

@@ -517,7 +517,7 @@ impl Pipeline {
         let (_tmp, image) = self.export(&s, &offer).await?;
         let options = CertifyOptions {
             image,
-            remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
+            remote: edgecert_engine::image::remote::RemoteOptions::new(true),
             policy,
             published: None,
             threads: self.certification.threads,

@@ -247,9 +247,9 @@ impl Pipeline {
         }
         let content = Pipeline::content_repository(&s.id);
         let digest = if crate::import::is_remote(&s.source) {
-            let remote = edgecert_engine::image::remote::RemoteOptions {
-                tls_verify: !self.certification.plain_http_sources,
-            };
+            let remote = edgecert_engine::image::remote::RemoteOptions::new(
+                !self.certification.plain_http_sources,
+            );
             crate::import::import(&self.registry, &s.source, remote, &content, CONTENT_TAG)
                 .await
                 .map_err(|e| match e {
@@ -296,7 +296,7 @@ impl Pipeline {
         let (trigger, cancel) = edgecert_engine::cancel::new();
         let options = CertifyOptions {
             image,
-            remote: edgecert_engine::image::remote::RemoteOptions { tls_verify: true },
+            remote: edgecert_engine::image::remote::RemoteOptions::new(true),
             policy: self.policy_now().await?,
             published: None,
             threads: self.certification.threads,

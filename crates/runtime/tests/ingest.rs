@@ -89,7 +89,7 @@ fn check_window(
     };
     let options = CertifyOptions {
         image: ImageSource::parse(&format!("oci:{}", dir.path().display())).unwrap(),
-        remote: RemoteOptions { tls_verify: true },
+        remote: RemoteOptions::new(true),
         policy,
         published: None,
         threads: 1,

@@ -37,7 +37,7 @@ fn check(kind: SdkKind, offer: &str, env: Value, window: u64) -> Report {
     let offer = Offer::parse(&v.to_string(), "offer.json").unwrap();
     let options = CertifyOptions {
         image: ImageSource::parse(&format!("oci:{}", dir.path().display())).unwrap(),
-        remote: RemoteOptions { tls_verify: true },
+        remote: RemoteOptions::new(true),
         policy: Policy {
             run_window_secs: window,
             ..Policy::default()

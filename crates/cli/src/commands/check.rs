@@ -150,9 +150,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let sbom_to = sbom_to.map(|t| t.with_cancel(cancel.clone()));
     let options = CertifyOptions {
         image,
-        remote: RemoteOptions {
-            tls_verify: args.tls_verify,
-        },
+        remote: RemoteOptions::new(args.tls_verify),
         policy,
         published: args.published.clone(),
         threads: args.threads,
@@ -204,7 +202,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Format::Json => json::render(&report),
         Format::Sarif => {
             // Locations point into the offer as given; Offer::load read it a moment ago.
-            let text = std::fs::read_to_string(&args.offer).unwrap_or_default();
+            let text = edgecert_engine::input::read_text(
+                &args.offer,
+                edgecert_engine::input::MAX_DOCUMENT,
+            )
+            .unwrap_or_default();
             let path = args.offer.to_string_lossy();
             sarif::render_with(
                 &report,

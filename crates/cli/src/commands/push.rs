@@ -47,8 +47,8 @@ fn blob_path(layout: &Path, digest: &str) -> PathBuf {
 /// or the only one when no reference is given.
 fn top(layout: &Path, reference: Option<&str>) -> anyhow::Result<Descriptor> {
     let path = layout.join("index.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = edgecert_engine::input::read_text(&path, edgecert_engine::input::MAX_DOCUMENT)
+        .with_context(|| format!("reading {}", path.display()))?;
     let index: Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
     let manifests = index["manifests"]
@@ -131,8 +131,9 @@ fn collect(
         return Ok(());
     }
     let path = blob_path(layout, &d.digest);
-    let bytes =
-        std::fs::read(&path).with_context(|| format!("reading manifest {}", path.display()))?;
+    let bytes = edgecert_engine::input::read_text(&path, edgecert_engine::input::MAX_DOCUMENT)
+        .with_context(|| format!("reading manifest {}", path.display()))?
+        .into_bytes();
     let v: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("manifest {}: not JSON", d.digest))?;
     let mut d = d.clone();

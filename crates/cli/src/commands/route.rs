@@ -72,7 +72,8 @@ fn read(path: &Path) -> anyhow::Result<String> {
             .context("cannot read the message from standard input")?;
         return Ok(s);
     }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    edgecert_engine::input::read_text(path, edgecert_engine::input::MAX_DOCUMENT)
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 #[cfg(test)]

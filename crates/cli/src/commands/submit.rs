@@ -54,7 +54,8 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<u8> {
 async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     let client = Client::new(&args.server)?;
     let origin = args.offer.display().to_string();
-    let text = std::fs::read_to_string(&args.offer).with_context(|| format!("reading {origin}"))?;
+    let text = edgecert_engine::input::read_text(&args.offer, edgecert_engine::input::MAX_DOCUMENT)
+        .with_context(|| format!("reading {origin}"))?;
     let offer = Offer::parse(&text, &origin)?;
     let Some(identifier) = offer.identifier() else {
         bail!(

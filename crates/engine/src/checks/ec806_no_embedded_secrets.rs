@@ -113,8 +113,26 @@ fn public_reason(
         .facts
         .iter()
         .any(|f| matches!(f, FileFact::Elf(e) if e.file_type == ELF_SHARED_OBJECT))
-        && is_library_name(&entry.path);
-    shared_object.then(|| "inside a shared library (keys there are built-in test data)".to_owned())
+        && is_library_name(&entry.path)
+        && in_library_directory(&entry.path);
+    shared_object.then(|| {
+        "inside a shared library of the system or a language package (keys there are built-in \
+         test data)"
+            .to_owned()
+    })
+}
+
+/// Where libraries the module did not write live: the system's library directories
+/// (`/lib`, `/usr/…`) and language package directories. A shared object in the module's own
+/// tree (`/app/lib/…`) is the module's file: a key there is judged like any other.
+fn in_library_directory(path: &str) -> bool {
+    let system = ["lib/", "lib32/", "lib64/", "usr/"]
+        .iter()
+        .any(|d| path.starts_with(d));
+    let packages = ["/site-packages/", "/dist-packages/", "/node_modules/"]
+        .iter()
+        .any(|d| path.contains(d));
+    system || packages
 }
 
 /// `libx.so`, `libx.so.30.1`: a shared library's file name.

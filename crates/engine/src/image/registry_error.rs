@@ -113,6 +113,10 @@ pub fn describe(registry: &str, what: &str, e: &E, tls_verify: bool) -> String {
             "registry {registry}: {what}: TLS failed: {causes} (for a plain-http or self-signed \
              registry on loopback, add --tls-verify=false)"
         ),
+        _ if causes.contains("timed out") => format!(
+            "registry {registry}: {what}: {causes} (the registry did not answer in time; \
+             EDGECERT_REGISTRY_TIMEOUT sets the limit in seconds)"
+        ),
         _ => format!("registry {registry}: {what}: {causes}"),
     }
 }

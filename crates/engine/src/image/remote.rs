@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::StreamExt as _;
@@ -22,6 +23,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::registry_error::{Meaning, describe, meaning};
 use super::store::{MAX_MANIFEST_BYTES, Root, Store, StoreError, TagMap};
+use crate::cancel::Cancel;
 use crate::digest::Digest;
 
 /// Every manifest media type we can read; the registry picks.
@@ -34,16 +36,47 @@ const ACCEPT: &[&str] = &[
 
 pub struct Remote {
     runtime: Runtime,
+    cancel: Cancel,
     client: Client,
     reference: Reference,
     auth: RegistryAuth,
     tls_verify: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RemoteOptions {
     /// `false`: plain http (and self-signed certificates accepted), for loopback registries.
     pub tls_verify: bool,
+    /// Every request races it: Ctrl-C ends a wait on a registry that does not answer.
+    pub cancel: Cancel,
+}
+
+impl RemoteOptions {
+    pub fn new(tls_verify: bool) -> RemoteOptions {
+        RemoteOptions {
+            tls_verify,
+            cancel: Cancel::default(),
+        }
+    }
+
+    pub fn with_cancel(mut self, cancel: Cancel) -> RemoteOptions {
+        self.cancel = cancel;
+        self
+    }
+}
+
+/// How long a registry may take to accept a connection, and to send the next bytes of an
+/// answer, before the request fails naming the timeout (`EDGECERT_REGISTRY_TIMEOUT`, in
+/// seconds, sets both; a registry that accepts and never answers must not hang a run).
+fn timeouts() -> (Duration, Duration) {
+    match std::env::var("EDGECERT_REGISTRY_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+    {
+        Some(s) => (Duration::from_secs(s), Duration::from_secs(s)),
+        None => (Duration::from_secs(30), Duration::from_secs(120)),
+    }
 }
 
 impl Remote {
@@ -61,6 +94,8 @@ impl Remote {
                 ClientProtocol::Http
             },
             accept_invalid_certificates: !options.tls_verify,
+            connect_timeout: Some(timeouts().0),
+            read_timeout: Some(timeouts().1),
             ..Default::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -72,6 +107,7 @@ impl Remote {
         let client = runtime.block_on(async { Client::new(config) });
         Ok(Remote {
             runtime,
+            cancel: options.cancel,
             client,
             reference,
             auth,
@@ -79,10 +115,22 @@ impl Remote {
         })
     }
 
+    /// Runs `request` to its end, or until the run is cancelled.
+    fn wait<F: std::future::Future>(&self, request: F) -> Result<F::Output, StoreError> {
+        let cancel = self.cancel.clone();
+        self.runtime.block_on(async move {
+            tokio::select! {
+                out = request => Ok(out),
+                () = cancel.cancelled() => Err(StoreError::Source(
+                    cancel.check().err().unwrap_or_default(),
+                )),
+            }
+        })
+    }
+
     fn fetch(&self, reference: &Reference) -> Result<Vec<u8>, StoreError> {
         let (bytes, _) = self
-            .runtime
-            .block_on(self.client.pull_manifest_raw(reference, &self.auth, ACCEPT))
+            .wait(self.client.pull_manifest_raw(reference, &self.auth, ACCEPT))?
             .map_err(|e| classify(reference, "manifest", e, self.tls_verify))?;
         Ok(bytes.to_vec())
     }
@@ -161,15 +209,20 @@ impl Store for Remote {
     fn open_blob(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, StoreError> {
         let reference = self.at_digest(digest);
         let sized = self
-            .runtime
-            .block_on(
+            .wait(
                 self.client
                     .pull_blob_stream(&self.reference, digest.as_str()),
-            )
+            )?
             .map_err(|e| classify(&reference, "blob", e, self.tls_verify))?;
         let stream = sized
             .stream
-            .take_while(|item| std::future::ready(!is_digest_mismatch(item)));
+            .take_while(|item| std::future::ready(!is_digest_mismatch(item)))
+            // Ctrl-C ends a read waiting on a stalled registry at once (the layer then ends
+            // early, and the run is reported interrupted, not judged).
+            .take_until(Box::pin({
+                let cancel = self.cancel.clone();
+                async move { cancel.cancelled().await }
+            }));
         let reader = StreamReader::new(stream);
         Ok(Box::new(SyncIoBridge::new_with_handle(
             reader,
@@ -188,9 +241,7 @@ impl Store for Remote {
                 self.reference.repository().to_owned(),
                 tag.clone(),
             );
-            let found = self
-                .runtime
-                .block_on(self.client.fetch_manifest_digest(&reference, &self.auth));
+            let found = self.wait(self.client.fetch_manifest_digest(&reference, &self.auth))?;
             let digest = match found {
                 Ok(d) => Some(d.parse().map_err(|e| {
                     StoreError::Source(format!(

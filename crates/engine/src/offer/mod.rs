@@ -207,9 +207,11 @@ pub enum OfferError {
 impl Offer {
     pub fn load(path: &Path) -> Result<Offer, OfferError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| OfferError::Io {
-            path: shown.clone(),
-            error: source,
+        let text = crate::input::read_text(path, crate::input::MAX_DOCUMENT).map_err(|source| {
+            OfferError::Io {
+                path: shown.clone(),
+                error: source,
+            }
         })?;
         Offer::parse(&text, &shown)
     }

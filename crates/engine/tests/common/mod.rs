@@ -309,10 +309,7 @@ impl Image {
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let store = source
-                .open(
-                    RemoteOptions { tls_verify: true },
-                    &self.root.path().join("run"),
-                )
+                .open(RemoteOptions::new(true), &self.root.path().join("run"))
                 .expect("the layout's index.json is sound, so the source opens");
             let options = ScanOptions {
                 limits,
@@ -481,7 +478,7 @@ pub fn certify_spec(spec: &ImageSpec, offer: &Offer) -> Report {
     let source =
         ImageSource::parse(&format!("oci:{}", dir.path().join("image").display())).unwrap();
     let store = source
-        .open(RemoteOptions { tls_verify: true }, &dir.path().join("run"))
+        .open(RemoteOptions::new(true), &dir.path().join("run"))
         .unwrap();
     let facts = scan(
         "oci:fixture",
