@@ -4,8 +4,8 @@
 //! 143), never with panic text, and where it is the user's mistake the message must name what
 //! is wrong. Outputs are checked afterwards: bad input never leaves a partial or misplaced write.
 //!
-//! Rows that exercise fixes living on other branches say so in `pending` and are kept in
-//! their own test, so their failure is not mistaken for a regression here.
+//! A row may also set environment variables and send a signal after a delay (Ctrl-C while a
+//! registry stalls must still end the run with 130/143).
 
 mod common;
 
@@ -13,7 +13,7 @@ use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{big_example, example, mkfifo, run_within, sh, spawn};
+use common::{big_example, example, finish, mkfifo, sh, spawn};
 
 /// No case may take longer; a hang is killed and fails its row.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -29,8 +29,10 @@ struct Case {
     once: Vec<String>,
     /// Checked after the run: what must (not) have been written.
     after: Option<Box<dyn Fn()>>,
-    /// Set when the row depends on a fix on another branch (printed if it fails).
-    pending: Option<&'static str>,
+    /// Added to the environment of the run.
+    env: Vec<(&'static str, String)>,
+    /// A signal (`INT`, `TERM`) sent this long after the start.
+    signal: Option<(&'static str, Duration)>,
 }
 
 impl Case {
@@ -42,8 +44,17 @@ impl Case {
             names: Vec::new(),
             once: Vec::new(),
             after: None,
-            pending: None,
+            env: Vec::new(),
+            signal: None,
         }
+    }
+    fn env(mut self, key: &'static str, value: impl ToString) -> Case {
+        self.env.push((key, value.to_string()));
+        self
+    }
+    fn signal(mut self, name: &'static str, after: Duration) -> Case {
+        self.signal = Some((name, after));
+        self
     }
     fn naming(mut self, text: impl ToString) -> Case {
         self.names.push(text.to_string());
@@ -63,7 +74,13 @@ fn run_table(cases: Vec<Case>) {
     let mut failed = Vec::new();
     for case in cases {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-        let r = run_within(&args, &[], LIMIT);
+        let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let child = spawn(&args, &env);
+        if let Some((name, after)) = case.signal {
+            std::thread::sleep(after);
+            sh("kill", &[&format!("-{name}"), &child.id().to_string()]);
+        }
+        let r = finish(child, LIMIT);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             r.assert_sane(case.name);
             assert!(
@@ -98,11 +115,7 @@ fn run_table(cases: Vec<Case>) {
                 .cloned()
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            let pending = case
-                .pending
-                .map(|p| format!(" [pending: {p}]"))
-                .unwrap_or_default();
-            failed.push(format!("{}{pending}: {why}", case.name));
+            failed.push(format!("{}: {why}", case.name));
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
@@ -176,6 +189,9 @@ fn offers(dir: &Path, image: &str) -> Vec<Case> {
     let directory = dir.join("offer-dir");
     std::fs::create_dir(&directory).unwrap();
     let missing = s(&dir.join("no-such-offer.json"));
+    let fifo = dir.join("offer.fifo");
+    mkfifo(&fifo);
+    let fifo = s(&fifo);
     vec![
         case("offer: not JSON", check(&not_json, image, &[]), &[2]).naming(&not_json),
         case("offer: unknown key", check(&unknown, image, &[]), &[2]).naming("colour"),
@@ -189,6 +205,24 @@ fn offers(dir: &Path, image: &str) -> Vec<Case> {
             &[2],
         )
         .naming(s(&directory)),
+        // A FIFO would block the run forever, /dev/zero would fill memory.
+        case("offer: a FIFO", check(&fifo, image, &[]), &[2])
+            .naming(&fifo)
+            .naming("FIFO"),
+        case("offer: /dev/zero", check("/dev/zero", image, &[]), &[2])
+            .naming("/dev/zero")
+            .naming("character device"),
+        case(
+            "policy: a FIFO",
+            check(
+                &s(&dir.join("tempfilter/offer.json")),
+                image,
+                &["--policy", &fifo],
+            ),
+            &[2],
+        )
+        .naming(&fifo)
+        .naming("FIFO"),
         // The cause is printed once, not "(os error 2): No such file or directory (os error 2)".
         case("offer: missing", check(&missing, image, &[]), &[2])
             .naming(&missing)
@@ -240,6 +274,101 @@ fn images(dir: &Path, offer: &str, layout: &Path) -> Vec<Case> {
         );
     }
     cases
+}
+
+/// A registry that accepts connections and never answers: a run must end on its own (the
+/// request timeout) or on Ctrl-C, never wait forever.
+fn stalled_registry() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+fn registries(offer: &str, image: &str) -> Vec<Case> {
+    let stalled = stalled_registry();
+    let source = format!("docker://{stalled}/contoso/tempfilter:1.0.3");
+    let published = format!("docker://{stalled}/contoso/tempfilter");
+    let plain = "--tls-verify=false";
+    vec![
+        case(
+            "registry: stalls (--image)",
+            check(offer, &source, &[plain]),
+            &[2],
+        )
+        .env("EDGECERT_REGISTRY_TIMEOUT", 2)
+        .naming(&stalled)
+        .naming("timed out"),
+        case(
+            "registry: stalls (--published)",
+            check(offer, image, &["--published", &published, plain]),
+            &[2],
+        )
+        .env("EDGECERT_REGISTRY_TIMEOUT", 2)
+        .naming(&stalled)
+        .naming("timed out"),
+        // The default timeout is minutes: Ctrl-C must not wait for it.
+        case(
+            "signal: SIGINT while the registry stalls",
+            check(offer, &source, &[plain]),
+            &[130],
+        )
+        .signal("INT", Duration::from_secs(2))
+        .naming("SIGINT"),
+        case(
+            "signal: SIGTERM while the --published registry stalls",
+            check(offer, image, &["--published", &published, plain]),
+            &[143],
+        )
+        .signal("TERM", Duration::from_secs(3)),
+    ]
+}
+
+/// Routes the parser once recursed into per parenthesis or term (a stack overflow: SIGSEGV or
+/// abort, outside the contract), and routes past the length bound.
+fn routes(message: &str) -> Vec<Case> {
+    let route_test = |route: String| {
+        vec![
+            "route".to_owned(),
+            "test".into(),
+            "--route".into(),
+            route,
+            "--message".into(),
+            message.to_owned(),
+        ]
+    };
+    let depth = 10_000;
+    let parens = format!(
+        "FROM /messages/* WHERE {}1 = 1{} INTO $upstream",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let nots = format!(
+        "FROM /messages/* WHERE {}true INTO $upstream",
+        "NOT ".repeat(depth)
+    );
+    // Under the length bound, over the nesting bound.
+    let nested = format!(
+        "FROM /messages/* WHERE {}1 = 1{} INTO $upstream",
+        "(".repeat(100),
+        ")".repeat(100)
+    );
+    vec![
+        case(
+            "route: unbalanced parens",
+            route_test("FROM /messages/* WHERE (1 = 1 INTO $upstream".into()),
+            &[2],
+        )
+        .naming("invalid"),
+        case("route: 10k parens", route_test(parens), &[2]).naming("bytes"),
+        case("route: 10k NOTs", route_test(nots), &[2]).naming("bytes"),
+        case("route: 100 nested parens", route_test(nested), &[2]).naming("nests more than"),
+    ]
 }
 
 fn outputs(dir: &Path, offer: &str, image: &str) -> Vec<Case> {
@@ -336,63 +465,8 @@ fn bad_input_sweep() {
         )
         .naming("at most 256"),
     );
-    cases.push(
-        case(
-            "route: unbalanced parens",
-            [
-                "route",
-                "test",
-                "--route",
-                "FROM /messages/* WHERE (1 = 1 INTO $upstream",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(["--message".into(), s(&dir.path().join("m.json"))])
-            .collect(),
-            &[2],
-        )
-        .naming("invalid"),
-    );
-    run_table(cases);
-}
-
-/// Deeply nested routes: the parser recursed once per parenthesis and overflowed the stack
-/// (a SIGSEGV/abort, outside the contract). Only "ends with a contract exit code, no panic" is
-/// asserted.
-#[test]
-fn deep_routes_end_without_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let message = dir.path().join("m.json");
-    std::fs::write(&message, "{}").unwrap();
-    let depth = 10_000;
-    let parens = format!(
-        "FROM /messages/* WHERE {}1 = 1{} INTO $upstream",
-        "(".repeat(depth),
-        ")".repeat(depth)
-    );
-    let nots = format!(
-        "FROM /messages/* WHERE {}true INTO $upstream",
-        "NOT ".repeat(depth)
-    );
-    let pending = Some("the route parser's deep-nesting fix, on another branch");
-    let cases = [("route: 10k parens", parens), ("route: 10k NOTs", nots)]
-        .into_iter()
-        .map(|(name, route)| Case {
-            pending,
-            ..case(
-                name,
-                vec![
-                    "route".into(),
-                    "test".into(),
-                    "--route".into(),
-                    route,
-                    "--message".into(),
-                    s(&message),
-                ],
-                &[0, 1, 2, 3],
-            )
-        })
-        .collect();
+    cases.extend(routes(&s(&dir.path().join("m.json"))));
+    cases.extend(registries(&offer, &image));
     run_table(cases);
 }
 
