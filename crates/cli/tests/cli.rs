@@ -264,6 +264,15 @@ fn sarif_and_junit_outputs() {
         "the offer path as given: {uri}"
     );
     assert!(physical["region"]["startLine"].as_u64().unwrap() > 1);
+    // What the CLI wrote, not only what the renderer makes of a sample, is valid SARIF 2.1.0.
+    if let Some(schema) = edgecert_fixtures::schemas::sarif_schema() {
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
     let r = run(&[
         "check",
         "--no-run",

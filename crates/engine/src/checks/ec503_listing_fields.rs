@@ -17,7 +17,7 @@
 //! ## How to fix
 //! Use lower-case ids of letters, digits and dashes; shorten the name and summary.
 
-use super::rules::{bidi_controls, has_control_chars, is_id};
+use super::rules::{bidi_controls, has_control_chars, invisible_chars, is_id};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -68,6 +68,21 @@ fn run(cx: &Context<'_>) -> Outcome {
                     findings.push(
                         Finding::new(format!(
                             "{field} contains bidirectional formatting characters ({}): they reorder what readers see",
+                            list.join(", ")
+                        ))
+                        .at(at.clone())
+                        .help(&hint),
+                    );
+                }
+                let invisible = invisible_chars(v);
+                if !invisible.is_empty() {
+                    let list: Vec<String> = invisible
+                        .iter()
+                        .map(|c| format!("U+{:04X}", *c as u32))
+                        .collect();
+                    findings.push(
+                        Finding::new(format!(
+                            "{field} contains invisible characters ({}): they hide text from readers",
                             list.join(", ")
                         ))
                         .at(at)
@@ -162,6 +177,24 @@ mod tests {
                 Some("offer.json: summary")
             );
         }
+        for c in ['\u{200B}', '\u{2060}', '\u{FEFF}', '\u{E0041}'] {
+            let o = run_offer(&CHECK, |v| v["name"] = format!("Temp{c} filter").into());
+            assert_eq!(o.status, Status::Fail, "{c:?}: {o:?}");
+            assert!(
+                o.findings[0].message.starts_with("name contains invisible")
+                    && o.findings[0]
+                        .message
+                        .contains(&format!("U+{:04X}", c as u32)),
+                "{o:?}"
+            );
+        }
+        // Joiners that scripts and emoji need are not flagged.
+        assert_eq!(
+            run_offer(&CHECK, |v| v["name"] =
+                "فیلتر\u{200C}ها 👩\u{200D}🔬".into())
+            .status,
+            Status::Pass
+        );
         // Other format-free non-ASCII text stays fine.
         assert_eq!(
             run_offer(&CHECK, |v| v["name"] = "Température — filtre".into()).status,

@@ -117,6 +117,23 @@ pub fn bidi_controls(s: &str) -> Vec<char> {
     found
 }
 
+/// Invisible characters that carry no meaning in a listing's text and can hide or join what a
+/// reader sees: zero width space U+200B, word joiner and invisible operators U+2060–U+2064,
+/// the byte order mark U+FEFF, the Mongolian vowel separator U+180E and the tag characters
+/// U+E0001–U+E007F ("ASCII smuggling"). Not the zero-width (non-)joiners U+200C/U+200D, which
+/// Persian, Indic scripts and emoji sequences need.
+pub fn invisible_chars(s: &str) -> Vec<char> {
+    let mut found: Vec<char> = s
+        .chars()
+        .filter(|c| {
+            matches!(c, '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{E0001}'..='\u{E007F}')
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -278,38 +278,8 @@ mod tests {
     /// `$EDGECERT_SARIF_SCHEMA`). Absent: skipped with a message, a failure under
     /// `EDGECERT_REQUIRE_SERVICES=1`.
     fn sarif_schema() -> Option<jsonschema::Validator> {
-        let path = std::env::var_os("EDGECERT_SARIF_SCHEMA").filter(|p| !p.is_empty());
-        let text = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
-        let Some(text) = text else {
-            assert!(
-                std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "EDGECERT_SARIF_SCHEMA is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
-            );
-            eprintln!("SKIP: EDGECERT_SARIF_SCHEMA is not set or unreadable; run scripts/setup.sh");
-            return None;
-        };
-        let mut schema: Value = serde_json::from_str(&text).unwrap();
-        // The published `language` patterns (run, toolComponent) have a stray `]`, a literal in
-        // ECMA-262 (Annex B) that Rust's regex syntax rejects: escape it, same meaning.
-        escape_stray_brackets(&mut schema);
-        Some(jsonschema::validator_for(&schema).unwrap())
-    }
-
-    fn escape_stray_brackets(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m.iter_mut() {
-                    match x {
-                        Value::String(p) if k == "pattern" && p.ends_with("{2}]?$") => {
-                            *p = p.replace("{2}]?$", "{2}\\]?$");
-                        }
-                        _ => escape_stray_brackets(x),
-                    }
-                }
-            }
-            Value::Array(a) => a.iter_mut().for_each(escape_stray_brackets),
-            _ => {}
-        }
+        edgecert_fixtures::schemas::sarif_schema()
+            .map(|schema| jsonschema::validator_for(&schema).unwrap())
     }
 
     #[test]
