@@ -170,8 +170,11 @@ impl Pipeline {
                 .await?;
             return Ok(true);
         };
-        if submission.state == State::Withdrawn {
-            // Withdrawn while queued: nothing more to do.
+        if !acts_in(job.step, submission.state) {
+            // Withdrawn while queued, or a step whose outcome was recorded by a worker that
+            // died before completing the job: the submission is past it, nothing to redo
+            // (a certification is never repeated once its verdict moved the submission on).
+            tracing::info!(step = job.step.as_str(), submission = %job.submission, state = submission.state.as_str(), "job's submission is past this step; done");
             self.market.complete(&job, &self.owner, None).await?;
             return Ok(true);
         }
@@ -211,7 +214,10 @@ impl Pipeline {
                     .await?;
             }
             Err(StepError::Submission(why)) => {
-                if self.market.fail(&job, &self.owner, &why, None).await? {
+                // The submission's state first, then the job: a worker killed in between
+                // leaves a job whose re-run finds the submission past its step (`acts_in`),
+                // never a submission stuck in a state no job will move it from.
+                if self.market.renew(&job, &self.owner, self.lease).await? {
                     self.market.record(&submission.id, "error", &why).await?;
                     // Before certification ends the submission is incomplete; later (a
                     // go-live refused) it stays where it is, the reason on its timeline.
@@ -223,6 +229,7 @@ impl Pipeline {
                         Ok(_) | Err(TransitionError::Conflict { .. }) => {}
                         Err(e) => return Err(e.into()),
                     }
+                    self.market.fail(&job, &self.owner, &why, None).await?;
                 }
             }
             Err(StepError::Lost) => {}
@@ -542,6 +549,19 @@ struct LayerProgress(tokio::sync::mpsc::UnboundedSender<()>);
 impl Progress for LayerProgress {
     fn layer_finished(&self, _digest: &edgecert_engine::digest::Digest) {
         let _ = self.0.send(());
+    }
+}
+
+/// Whether `step` still has work to do for a submission in `state`. Each step ends by moving
+/// the submission on (ingest leaves it ingesting for certify), so a job reclaimed after its
+/// worker died between that move and completing the job is recognised and not run twice.
+fn acts_in(step: Step, state: State) -> bool {
+    match step {
+        Step::Ingest => matches!(state, State::Queued | State::Ingesting),
+        Step::Certify => matches!(state, State::Ingesting | State::Certifying),
+        Step::Preview => state == State::Approved,
+        Step::GoLive => state == State::Preview,
+        Step::Recertify | Step::Deliver => true,
     }
 }
 

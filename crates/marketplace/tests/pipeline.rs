@@ -249,6 +249,66 @@ async fn an_ingest_cut_short_is_finished_by_the_next_worker() {
     }
 }
 
+/// A certify worker that recorded its verdict (report stored, submission in review) and died
+/// before completing its job: the next worker finds the submission past certification and
+/// completes the job without certifying again (a reviewer may already be reading the report;
+/// it must not change under them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certification_whose_verdict_was_recorded_is_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("image");
+    let platforms = vec![PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "3600"]).unwrap()];
+    write_oci_layout(&layout, &ImageSpec::new(platforms)).unwrap();
+    let public = "contoso.tempfilter.standard";
+    for (db, p) in pipelines(dir.path()).await {
+        stage(&p.registry, &layout, "staging/contoso/tempfilter", "1.0.3").await;
+        p.market
+            .put_offer(public, "contoso", &offer(&["1.0.3", "1.0", "latest"]))
+            .await
+            .unwrap();
+        let s = p
+            .market
+            .submit(public, "contoso", "staging/contoso/tempfilter:1.0.3")
+            .await
+            .unwrap();
+        assert!(p.run_once().await.unwrap(), "{db}: ingest");
+        let recorded = "{\"verdict\":\"pass\",\"by\":\"the dead worker\"}";
+        let job = claim_and_die(&p).await;
+        p.market
+            .transition(&s.id, State::Certifying, None)
+            .await
+            .unwrap();
+        p.market
+            .store_report(&s.id, recorded, None, "pass", None)
+            .await
+            .unwrap();
+        p.market
+            .transition(&s.id, State::InReview, None)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(p.run_once().await.unwrap(), "{db}: the lapsed job taken");
+        let (report, _) = p.market.report(&s.id).await.unwrap().unwrap();
+        assert_eq!(report, recorded, "{db}: certified again");
+        assert_eq!(
+            p.market.submission(&s.id).await.unwrap().unwrap().state,
+            State::InReview,
+            "{db}"
+        );
+        let jobs = p.market.jobs(&s.id).await.unwrap();
+        let steps: Vec<(&str, &str)> = jobs
+            .iter()
+            .map(|j| (j.step.as_str(), j.state.as_str()))
+            .collect();
+        assert_eq!(steps, [("ingest", "done"), ("certify", "done")], "{db}");
+        assert!(!p.run_once().await.unwrap(), "{db}: nothing left to do");
+        assert!(
+            !p.market.complete(&job, "dead-worker", None).await.unwrap(),
+            "{db}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_go_live_cut_short_is_finished_by_the_next_worker() {
     let dir = tempfile::tempdir().unwrap();
