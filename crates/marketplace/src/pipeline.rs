@@ -469,7 +469,6 @@ impl Pipeline {
             .await
             .map_err(refused)?;
         let mut written = vec![version.clone()];
-        let releases = self.market.releases(public).await.map_err(retry)?;
         let mut rolling: Vec<&String> = offer
             .tags()
             .iter()
@@ -486,28 +485,42 @@ impl Pipeline {
                     .map_err(retry)?;
                 continue;
             }
-            let current = self.registry.meta.tag(public, tag).await.map_err(retry)?;
-            let behind = match current {
-                None => true,
-                Some(d) if d == digest => true,
-                Some(d) => match releases.iter().find(|r| r.digest == d.to_string()) {
-                    Some(r) => version_order(&version, &r.version).is_ge(),
+            // Compare-and-set: a concurrent go-live of another version of this module that
+            // moved the tag between our read and our write makes the write fail; decide again
+            // on what the tag points at now (forward only, never back).
+            loop {
+                let current = self.registry.meta.tag(public, tag).await.map_err(retry)?;
+                let behind = match &current {
                     None => true,
-                },
-            };
-            if !behind {
-                let note = format!("tag {tag}: points at a newer version; left alone");
-                self.market
-                    .record(&s.id, "go-live", &note)
-                    .await
-                    .map_err(retry)?;
-                continue;
+                    Some(d) if *d == digest => true,
+                    // The version the tag is at now: its exact tag, written first by every
+                    // go-live (also by one still under way, whose release is not recorded).
+                    Some(d) => {
+                        let at = self.registry.meta.tags_at(public, d).await.map_err(retry)?;
+                        at.iter()
+                            .filter(|t| is_exact_version(t))
+                            .all(|t| version_order(&version, t).is_ge())
+                    }
+                };
+                if !behind {
+                    let note = format!("tag {tag}: points at a newer version; left alone");
+                    self.market
+                        .record(&s.id, "go-live", &note)
+                        .await
+                        .map_err(retry)?;
+                    break;
+                }
+                if current.as_ref() == Some(&digest)
+                    || self
+                        .registry
+                        .move_tag(public, tag, &digest, current.as_ref())
+                        .await
+                        .map_err(refused)?
+                {
+                    written.push(tag.clone());
+                    break;
+                }
             }
-            self.registry
-                .promote(&preview, &digest.to_string(), public, tag)
-                .await
-                .map_err(refused)?;
-            written.push(tag.clone());
         }
         let report = self
             .market

@@ -165,31 +165,51 @@ impl Market {
         .bind(r.live_at)
         .execute(&mut *tx)
         .await?;
-        let listed: Option<String> =
-            sqlx::query("SELECT version FROM catalog WHERE identifier = $1")
+        tx.commit().await?;
+        // The catalog entry by compare-and-set on the entry read: a concurrent go-live of
+        // another version that listed itself in between makes the write miss, and this one
+        // decides again (the newest version is listed, whatever the order they finish in).
+        loop {
+            let listed: Option<(String, String)> =
+                sqlx::query("SELECT version, submission FROM catalog WHERE identifier = $1")
+                    .bind(&r.identifier)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| (row.get(0), row.get(1)));
+            if listed
+                .as_ref()
+                .is_some_and(|(v, _)| version_order(&r.version, v).is_lt())
+            {
+                return Ok(());
+            }
+            // The same parameters in both statements ($8: the entry read, unused by the
+            // insert but bound as text so both backends accept it).
+            let sql = match &listed {
+                None => {
+                    "INSERT INTO catalog (identifier, publisher, submission, version, offer, report, updated_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $8 = '' \
+                     ON CONFLICT (identifier) DO NOTHING"
+                }
+                Some(_) => {
+                    "UPDATE catalog SET publisher = $2, submission = $3, version = $4, offer = $5, \
+                     report = $6, updated_at = $7 WHERE identifier = $1 AND submission = $8"
+                }
+            };
+            let written = sqlx::query(sql)
                 .bind(&r.identifier)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.get(0));
-        let newer = listed.is_none_or(|v| version_order(&r.version, &v).is_ge());
-        if newer {
-            sqlx::query(
-                "INSERT INTO catalog (identifier, publisher, submission, version, offer, report, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (identifier) DO UPDATE SET \
-                 submission = excluded.submission, version = excluded.version, \
-                 offer = excluded.offer, report = excluded.report, updated_at = excluded.updated_at",
-            )
-            .bind(&r.identifier)
-            .bind(publisher)
-            .bind(&r.submission)
-            .bind(&r.version)
-            .bind(offer)
-            .bind(report)
-            .bind(r.live_at)
-            .execute(&mut *tx)
-            .await?;
+                .bind(publisher)
+                .bind(&r.submission)
+                .bind(&r.version)
+                .bind(offer)
+                .bind(report)
+                .bind(r.live_at)
+                .bind(listed.map(|(_, s)| s).unwrap_or_default())
+                .execute(&self.pool)
+                .await?;
+            if written.rows_affected() == 1 {
+                return Ok(());
+            }
         }
-        tx.commit().await
     }
 
     /// The live versions of `identifier`, newest first.

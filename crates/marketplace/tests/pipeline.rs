@@ -426,3 +426,132 @@ async fn a_go_live_cut_short_is_finished_by_the_next_worker() {
         );
     }
 }
+
+/// Ingest (by the pipeline), a passing certification recorded by hand (the way the certify
+/// step records it: Moby is the CLI tests' business), approval and the preview step: the
+/// submission of `source` as `publish` finds it.
+async fn to_preview(
+    p: &Pipeline,
+    public: &str,
+    source: &str,
+) -> edgecert_marketplace::submissions::Submission {
+    let s = p.market.submit(public, "contoso", source).await.unwrap();
+    assert!(p.run_once().await.unwrap(), "ingest");
+    let certify = p
+        .market
+        .claim("certifier", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    p.market
+        .transition(&s.id, State::Certifying, None)
+        .await
+        .unwrap();
+    p.market
+        .store_report(&s.id, "{\"verdict\":\"pass\"}", None, "pass", None)
+        .await
+        .unwrap();
+    p.market
+        .transition(&s.id, State::InReview, None)
+        .await
+        .unwrap();
+    assert!(
+        p.market
+            .complete(&certify, "certifier", None)
+            .await
+            .unwrap()
+    );
+    p.market
+        .transition_then(
+            &s.id,
+            State::Approved,
+            None,
+            Some(edgecert_marketplace::jobs::Step::Preview),
+        )
+        .await
+        .unwrap();
+    assert!(p.run_once().await.unwrap(), "preview");
+    s
+}
+
+/// Two versions of one module going live at once, on two workers: the rolling tags and the
+/// catalog end at the newer version whichever finishes first (each tag and the catalog entry
+/// move by compare-and-set, forward only), and each exact tag names its own image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_go_lives_of_one_module_leave_the_newest_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut layouts = Vec::new();
+    for (version, arg) in [("1.0.3", "3600"), ("1.0.4", "3601")] {
+        let layout = dir.path().join(version);
+        let platforms = vec![PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", arg]).unwrap()];
+        write_oci_layout(&layout, &ImageSpec::new(platforms)).unwrap();
+        layouts.push((version, layout));
+    }
+    for (db, p) in pipelines(dir.path()).await {
+        for round in 0..3 {
+            let name = format!("staging/contoso/tempfilter{round}");
+            let module = format!("contoso.tempfilter{round}.standard");
+            let mut digests = Vec::new();
+            let mut submissions = Vec::new();
+            for (version, layout) in &layouts {
+                digests.push(stage(&p.registry, layout, &name, version).await);
+                let offer = offer(&[version, "1.0", "latest"])
+                    .replace("\"tempfilter\"", &format!("\"tempfilter{round}\""));
+                p.market
+                    .put_offer(&module, "contoso", &offer)
+                    .await
+                    .unwrap();
+                let s = to_preview(&p, &module, &format!("{name}:{version}")).await;
+                submissions.push(s);
+            }
+            // Older first in the queue: the newer must still win.
+            for s in &submissions {
+                assert_eq!(p.market.request_go_live(&s.id).await.unwrap(), Ok(true));
+            }
+            let p2 = Pipeline {
+                owner: "worker-2".into(),
+                ..p.clone()
+            };
+            let (a, b) = tokio::join!(p.run_once(), p2.run_once());
+            assert!(a.unwrap() && b.unwrap(), "{db}: both go-lives ran");
+            for s in &submissions {
+                let now = p.market.submission(&s.id).await.unwrap().unwrap();
+                assert_eq!(now.state, State::Live, "{db}");
+            }
+            let at = |tag: &'static str| {
+                let (p, module) = (&p, &module);
+                async move {
+                    p.registry
+                        .meta
+                        .tag(module, tag)
+                        .await
+                        .unwrap()
+                        .map(|d| d.to_string())
+                }
+            };
+            assert_eq!(at("1.0.3").await.as_ref(), Some(&digests[0]), "{db}");
+            assert_eq!(at("1.0.4").await.as_ref(), Some(&digests[1]), "{db}");
+            assert_eq!(
+                at("1.0").await.as_ref(),
+                Some(&digests[1]),
+                "{db} round {round}"
+            );
+            assert_eq!(
+                at("latest").await.as_ref(),
+                Some(&digests[1]),
+                "{db} round {round}"
+            );
+            let listing = p.market.listing(&module).await.unwrap().unwrap();
+            assert_eq!(listing.version, "1.0.4", "{db} round {round}");
+            // The compare-and-set itself: a mover that read a state that is gone misses.
+            let older: edgecert_registry::digest::Digest = digests[0].parse().unwrap();
+            let moved = p
+                .registry
+                .move_tag(&module, "latest", &older, Some(&older))
+                .await
+                .unwrap();
+            assert!(!moved, "{db}: a stale compare-and-set moved the tag");
+            assert_eq!(at("latest").await.as_ref(), Some(&digests[1]), "{db}");
+        }
+    }
+}

@@ -410,6 +410,55 @@ impl Meta {
         Ok(())
     }
 
+    /// Points `tag` at `d` only if it still points at `expected` (`None`: only if it does not
+    /// exist): one conditional statement, so of concurrent movers that read the same state
+    /// exactly one wins and the others see `false` and decide again on what is there now.
+    pub async fn move_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+        d: &Digest,
+        expected: Option<&Digest>,
+    ) -> Result<bool, MetaError> {
+        let r = match expected {
+            None => sqlx::query(
+                "INSERT INTO tags (repository, tag, digest, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (repository, tag) DO NOTHING",
+            )
+            .bind(repository)
+            .bind(tag)
+            .bind(d.to_string())
+            .bind(now())
+            .execute(&self.pool)
+            .await?,
+            Some(old) => {
+                sqlx::query(
+                    "UPDATE tags SET digest = $3, updated_at = $4 \
+                     WHERE repository = $1 AND tag = $2 AND digest = $5",
+                )
+                .bind(repository)
+                .bind(tag)
+                .bind(d.to_string())
+                .bind(now())
+                .bind(old.to_string())
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The tags of `repository` that point at `d`, in lexical order.
+    pub async fn tags_at(&self, repository: &str, d: &Digest) -> Result<Vec<String>, MetaError> {
+        let rows =
+            sqlx::query("SELECT tag FROM tags WHERE repository = $1 AND digest = $2 ORDER BY tag")
+                .bind(repository)
+                .bind(d.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, MetaError> {
         let r = sqlx::query("DELETE FROM tags WHERE repository = $1 AND tag = $2")
             .bind(repository)

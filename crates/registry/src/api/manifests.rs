@@ -432,6 +432,35 @@ impl Registry {
         Ok(d)
     }
 
+    /// Moves the rolling `tag` of `repository` to the manifest `d` already stored there, if
+    /// it still points at `expected` (compare-and-set; `false`: someone moved it first).
+    pub async fn move_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+        d: &Digest,
+        expected: Option<&Digest>,
+    ) -> Result<bool, ApiError> {
+        if !route::valid_tag(tag) {
+            return Err(invalid(format!("invalid tag {tag:?}")));
+        }
+        if Registry::exact_tags_immutable(repository) && crate::meta::is_exact_version(tag) {
+            return Err(ApiError::new(
+                Code::Denied,
+                format!("{repository}:{tag} is an exact version tag: it never moves"),
+            ));
+        }
+        if self.meta.manifest(repository, d).await?.is_none() {
+            return Err(ApiError::new(
+                Code::ManifestUnknown,
+                format!("{repository}@{d} is unknown"),
+            ));
+        }
+        let moved = self.meta.move_tag(repository, tag, d, expected).await;
+        self.manifests.forget(repository);
+        Ok(moved?)
+    }
+
     fn promote_digest<'a>(
         &'a self,
         from: &'a str,
