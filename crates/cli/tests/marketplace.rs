@@ -17,9 +17,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    Serve, available, docker, edit_offer, example_spec, have_command, normalized, run, serve_with,
+    Serve, available, docker, edit_offer, example_spec_on, have_command, normalized, run,
+    serve_with,
 };
-use edgecert_fixtures::{ImageSpec, Layer, write_oci_layout};
+use edgecert_fixtures::{Arch, ImageSpec, Layer, write_oci_layout};
 use serde_json::{Value, json};
 
 const EICAR: &[u8] = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -116,7 +117,8 @@ fn submission_id(stderr: &str) -> String {
         .to_owned()
 }
 
-/// The example module with `tags`, its script saying `marker` (so each version differs).
+/// The example module with `tags`, its script saying `marker` (so each version differs), for
+/// linux/amd64, linux/arm/v7 and linux/arm64 (the ingestion test runs all three).
 fn module(
     dir: &Path,
     name: &str,
@@ -124,7 +126,7 @@ fn module(
     marker: &str,
     extra: Option<Layer>,
 ) -> (std::path::PathBuf, std::path::PathBuf) {
-    let mut spec: ImageSpec = example_spec();
+    let mut spec: ImageSpec = example_spec_on(&[Arch::Amd64, Arch::Armhf, Arch::Arm64]);
     for p in &mut spec.platforms {
         p.layers
             .push(Layer::new().file("app/VERSION", marker.as_bytes().to_vec(), 0o644));
@@ -143,6 +145,7 @@ fn module(
         o["offer"] = json!("tempfilter");
         o["image"]["tags"] = json!(tags);
         o["image"]["defaultTag"] = json!(tags[1]);
+        o["image"]["platforms"] = json!(["linux/amd64", "linux/arm/v7", "linux/arm64"]);
     });
     (offer, layout)
 }
@@ -259,7 +262,7 @@ fn a_module_goes_from_submission_to_the_catalog() {
     assert_eq!(item["tags"], json!(["1.0", "1.0.3", "latest"]), "{catalog}");
     assert_eq!(
         item["platforms"],
-        json!(["linux/amd64", "linux/arm/v7"]),
+        json!(["linux/amd64", "linux/arm/v7", "linux/arm64"]),
         "{catalog}"
     );
     let (status, manifest) = api(
@@ -648,7 +651,10 @@ fn certify_runs(addr: &str, token: &str, id: &str) -> usize {
 }
 
 /// Scale-out: PostgreSQL + S3-compatible storage, one `serve` that runs no jobs and two
-/// `edgecert worker` processes: six submissions, each certified exactly once, all in review.
+/// `edgecert worker` processes: six submissions, each certified exactly once, all in review;
+/// then the rest of the way on the same parts: two approved, previewed and published (the
+/// newer first: the older must not move the rolling tags back), pulled anonymously by Moby
+/// from S3-backed storage and run, listed in the catalog.
 #[test]
 fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
     if !services() {
@@ -696,6 +702,9 @@ fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let publisher = r.stdout.trim().to_owned();
+    let r = run(&["admin", "--database", &database, "create-reviewer", "rita"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reviewer = r.stdout.trim().to_owned();
     let server = serve_with(
         &data,
         &["--database", &database, "--blobs", &blobs, "--workers", "0"],
@@ -744,6 +753,47 @@ fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
         // Both took part (each polls twice a second; a certification takes seconds).
         assert!(logs(n).contains("step=\"certify\""), "{n}: {}", logs(n));
     }
+    let addr = server.addr.clone();
+    for id in [&ids[5], &ids[0]] {
+        let r = client(&addr, &reviewer, &["review", "approve", id]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        wait_for(&addr, &publisher, id, "preview");
+        let r = client(&addr, &publisher, &["publish", id]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+    let anon = dir.path().join("docker-anon");
+    let public = format!("{addr}/contoso.tempfilter.standard:2.0");
+    let (ok, text) = docker(
+        &anon,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--entrypoint",
+            "/bin/busybox",
+            &public,
+            "cat",
+            "/app/VERSION",
+        ],
+        None,
+    );
+    assert!(ok && text.contains("2.0.5"), "{text}");
+    let (ok, text) = docker(
+        &anon,
+        &["pull", &format!("{addr}/contoso.tempfilter.standard:2.0.0")],
+        None,
+    );
+    assert!(ok, "the older exact tag: {text}");
+    let (status, detail) = api(
+        &addr,
+        None,
+        "GET",
+        "/api/v1/catalog/contoso.tempfilter.standard",
+        None,
+    );
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["version"], "2.0.5", "{detail}");
 }
 
 /// `kill -9` of the process certifying a submission: after a restart, once the dead
@@ -799,4 +849,196 @@ fn a_serve_killed_while_certifying_resumes_after_restart() {
         1,
         "{offer_now}"
     );
+}
+
+/// The submission's timeline (`kind`, `data`) as the API gives it.
+fn timeline(addr: &str, token: &str, id: &str) -> Vec<(String, String)> {
+    let (status, events) = api(
+        addr,
+        Some(token),
+        "GET",
+        &format!("/api/v1/submissions/{id}/events"),
+        None,
+    );
+    assert_eq!(status, 200, "{events}");
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").to_owned(),
+                e["data"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the step has stopped at the fault-injection `point` (`EDGECERT_FAULT_PAUSE`).
+fn wait_for_pause(addr: &str, token: &str, id: &str, point: &str) {
+    let started = Instant::now();
+    while !timeline(addr, token, id)
+        .iter()
+        .any(|(k, d)| k == "fault-pause" && d == point)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "never paused at {point}: {:?}",
+            timeline(addr, token, id)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every blob file in the blob directory holds exactly the bytes its name is the digest of.
+fn no_partial_blobs(blobs: &Path) -> usize {
+    use sha2::Digest as _;
+    let mut checked = 0;
+    let root = blobs.join("sha256");
+    for prefix in std::fs::read_dir(&root).unwrap().flatten() {
+        for blob in std::fs::read_dir(prefix.path()).unwrap().flatten() {
+            let name = blob.file_name().to_string_lossy().into_owned();
+            let bytes = std::fs::read(blob.path()).unwrap();
+            assert_eq!(
+                hex::encode(sha2::Sha256::digest(&bytes)),
+                name,
+                "a blob whose bytes are not its digest: {}",
+                blob.path().display()
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// `kill -9` of `serve` at the other two places a pipeline step can be cut: after ingest
+/// copied the image but before it recorded the copy, and during go-live between the exact
+/// tag and the rolling tags. After the restarts the submission reaches the state it would
+/// have reached, each transition once; every tag of the live repository names an image whose
+/// every manifest and blob is there (`edgecert check` reads them all: EC101 passes); and every
+/// blob stored is whole.
+#[test]
+fn kill_9_while_ingesting_and_going_live_loses_nothing() {
+    if !services() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let publisher = token(&data, &["create-publisher", "contoso"]);
+    let reviewer = token(&data, &["create-reviewer", "rita"]);
+    let args = ["--lease", "3"];
+    let window = ("EDGECERT_RUN_WINDOW", "3");
+    let (offer, layout) = module(dir.path(), "f", &["4.0.0", "4.0", "latest"], "4.0.0", None);
+
+    // Cut 1: ingest copied the image into content/<submission>, then the process died.
+    let mut first = serve_with(
+        &data,
+        &args,
+        &[window, ("EDGECERT_FAULT_PAUSE", "ingest-copied:600")],
+    );
+    let image = format!("oci:{}:4.0.0", layout.display());
+    let r = client(
+        &first.addr,
+        &publisher,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &image,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = submission_id(&r.stderr);
+    wait_for_pause(&first.addr, &publisher, &id, "ingest-copied");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // Cut 2: go-live wrote the exact tag, then the process died.
+    let mut second = serve_with(
+        &data,
+        &args,
+        &[window, ("EDGECERT_FAULT_PAUSE", "go-live-exact-tag:600")],
+    );
+    let s = wait_for(&second.addr, &publisher, &id, "in-review");
+    assert_eq!(s["verdict"], "pass", "{s}");
+    assert_eq!(certify_runs(&second.addr, &publisher, &id), 1);
+    let approve = client(&second.addr, &reviewer, &["review", "approve", &id]);
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    wait_for(&second.addr, &publisher, &id, "preview");
+    let (status, body) = api(
+        &second.addr,
+        Some(&publisher),
+        "POST",
+        &format!("/api/v1/submissions/{id}/go-live"),
+        None,
+    );
+    assert!((200..300).contains(&status), "{status} {body}");
+    wait_for_pause(&second.addr, &publisher, &id, "go-live-exact-tag");
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+
+    // After the last restart: live, once; every tag whole; every blob whole.
+    let third = serve_with(&data, &args, &[window]);
+    let addr = third.addr.clone();
+    wait_for(&addr, &publisher, &id, "live");
+    let states: Vec<String> = timeline(&addr, &publisher, &id)
+        .into_iter()
+        .filter(|(k, _)| k == "state")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "queued",
+            "ingesting",
+            "certifying",
+            "in-review",
+            "approved",
+            "preview",
+            "live"
+        ],
+        "each transition once"
+    );
+    let repository = "contoso.tempfilter.standard";
+    let (status, tags) = api(
+        &addr,
+        None,
+        "GET",
+        &format!("/v2/{repository}/tags/list"),
+        None,
+    );
+    assert_eq!(status, 200, "{tags}");
+    let mut tags: Vec<String> = tags["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["4.0", "4.0.0", "latest"]);
+    for tag in &tags {
+        let r = run(&[
+            "check",
+            "--no-run",
+            "--format",
+            "json",
+            "--tls-verify=false",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            &format!("docker://{addr}/{repository}:{tag}"),
+        ]);
+        // 3: incomplete (--no-run); 2 would be an image that cannot be read.
+        assert!(matches!(r.code, 0 | 1 | 3), "{tag}: {} {}", r.code, r.stderr);
+        let report: Value = serde_json::from_str(&r.stdout).unwrap();
+        let ec101 = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "EC101")
+            .unwrap();
+        assert_eq!(ec101["status"], "pass", "{tag}: {ec101}");
+    }
+    assert!(no_partial_blobs(&data.join("blobs/blobs")) > 0);
 }

@@ -245,6 +245,26 @@ impl Pipeline {
         Ok(true)
     }
 
+    /// Fault-injection point for the crash tests: with `EDGECERT_FAULT_PAUSE=<point>:<seconds>`
+    /// in the environment, the step records a `fault-pause` event naming `point` and waits
+    /// there, so a test can `kill -9` the process at exactly that place in the step. Without
+    /// the variable (always, outside tests) it does nothing.
+    async fn fault_pause(&self, s: &Submission, point: &str) {
+        let Ok(spec) = std::env::var("EDGECERT_FAULT_PAUSE") else {
+            return;
+        };
+        let Some((at, secs)) = spec.split_once(':') else {
+            return;
+        };
+        if at != point {
+            return;
+        }
+        let secs = secs.parse::<u64>().unwrap_or(0);
+        tracing::warn!(point, secs, submission = %s.id, "EDGECERT_FAULT_PAUSE: waiting");
+        let _ = self.market.record(&s.id, "fault-pause", point).await;
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+
     /// Ingest: `queued → ingesting`, the image copied into `content/<submission>`.
     async fn ingest(&self, s: &Submission) -> Result<Option<Step>, StepError> {
         match self.market.transition(&s.id, State::Ingesting, None).await {
@@ -277,6 +297,7 @@ impl Pipeline {
                 })?
                 .to_string()
         };
+        self.fault_pause(s, "ingest-copied").await;
         self.market
             .set_digest(&s.id, &digest)
             .await
@@ -469,6 +490,7 @@ impl Pipeline {
             .await
             .map_err(refused)?;
         let mut written = vec![version.clone()];
+        self.fault_pause(s, "go-live-exact-tag").await;
         let mut rolling: Vec<&String> = offer
             .tags()
             .iter()

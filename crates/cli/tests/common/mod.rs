@@ -36,9 +36,14 @@ pub const SCRIPT: &str = "#!/bin/sh\ntrap 'exit 0' TERM\nwhile true; do sleep 1;
 
 /// The example module: busybox for linux/amd64 and linux/arm/v7 running a script as nobody.
 pub fn example_spec() -> ImageSpec {
-    let platforms = [Arch::Amd64, Arch::Armhf]
-        .into_iter()
-        .map(|arch| {
+    example_spec_on(&[Arch::Amd64, Arch::Armhf])
+}
+
+/// The example module for `arches`.
+pub fn example_spec_on(arches: &[Arch]) -> ImageSpec {
+    let platforms = arches
+        .iter()
+        .map(|&arch| {
             let mut p = PlatformImage::busybox(arch, &[]).unwrap();
             p.layers
                 .push(Layer::new().file("app/run.sh", SCRIPT.as_bytes().to_vec(), 0o755));
