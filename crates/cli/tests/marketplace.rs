@@ -260,6 +260,29 @@ fn a_module_goes_from_submission_to_the_catalog() {
         "{catalog}"
     );
     assert_eq!(item["tags"], json!(["1.0", "1.0.3", "latest"]), "{catalog}");
+    // Search (any case, name/summary/identifier/publisher) and the sub-category filter.
+    let category = item["subCategory"].as_str().unwrap().to_owned();
+    assert!(!category.is_empty(), "{catalog}");
+    let found = |query: &str| {
+        let (status, list) = api(
+            &addr,
+            None,
+            "GET",
+            &format!("/api/v1/catalog?{query}"),
+            None,
+        );
+        assert_eq!(status, 200, "{list}");
+        list["items"].as_array().unwrap().len()
+    };
+    assert_eq!(found("q=TEMPFILTER"), 1);
+    assert_eq!(found("q=contoso"), 1);
+    assert_eq!(found("q=no-such-module"), 0);
+    assert_eq!(
+        found(&format!("subCategory={}", category.replace(' ', "%20"))),
+        1
+    );
+    assert_eq!(found("subCategory=NoSuchCategory"), 0);
+    assert_eq!(found("q=tempfilter&subCategory=NoSuchCategory"), 0);
     assert_eq!(
         item["platforms"],
         json!(["linux/amd64", "linux/arm/v7", "linux/arm64"]),
@@ -279,6 +302,9 @@ fn a_module_goes_from_submission_to_the_catalog() {
 
     // A second version: 1.0 and latest move forward, 1.0.3 stays where it was.
     let (offer2, layout2) = module(dir.path(), "v2", &["1.0.4", "1.0", "latest"], "1.0.4", None);
+    edit_offer(&offer2, |o| {
+        o["defaults"]["env"]["TEMP_UNIT"] = json!("kelvin");
+    });
     let image2 = format!("oci:{}:1.0.4", layout2.display());
     let r = client(
         &addr,
@@ -320,6 +346,25 @@ fn a_module_goes_from_submission_to_the_catalog() {
     assert_eq!(version_of("1.0"), Some(json!("1.0.4")), "{detail}");
     assert_eq!(version_of("latest"), Some(json!("1.0.4")), "{detail}");
     assert_eq!(detail["version"], "1.0.4");
+    // Each tag's deployment carries the defaults of the version it names.
+    let env_of = |tag: &str| {
+        let (status, manifest) = api(
+            &addr,
+            None,
+            "GET",
+            &format!("/api/v1/catalog/contoso.tempfilter.standard/deployment?tag={tag}"),
+            None,
+        );
+        assert_eq!(status, 200, "{manifest}");
+        let modules = &manifest["modulesContent"]["$edgeAgent"]["properties.desired"]["modules"];
+        modules.as_object().unwrap().values().next().unwrap()["env"].clone()
+    };
+    assert_eq!(env_of("1.0")["TEMP_UNIT"]["value"], "kelvin");
+    assert!(
+        env_of("1.0.3").get("TEMP_UNIT").is_none(),
+        "{}",
+        env_of("1.0.3")
+    );
     let (ok, text) = docker(
         &anon,
         &[
@@ -1030,7 +1075,12 @@ fn kill_9_while_ingesting_and_going_live_loses_nothing() {
             &format!("docker://{addr}/{repository}:{tag}"),
         ]);
         // 3: incomplete (--no-run); 2 would be an image that cannot be read.
-        assert!(matches!(r.code, 0 | 1 | 3), "{tag}: {} {}", r.code, r.stderr);
+        assert!(
+            matches!(r.code, 0 | 1 | 3),
+            "{tag}: {} {}",
+            r.code,
+            r.stderr
+        );
         let report: Value = serde_json::from_str(&r.stdout).unwrap();
         let ec101 = report["checks"]
             .as_array()

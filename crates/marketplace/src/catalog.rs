@@ -111,7 +111,7 @@ impl Catalog<'_> {
             .await
             .map_err(internal)?
             .ok_or_else(|| not_found(format!("{identifier} is not in the catalog")))?;
-        let offer = Offer::parse(&l.offer, "offer.json").map_err(internal)?;
+        let newest = Offer::parse(&l.offer, "offer.json").map_err(internal)?;
         let tags = self
             .meta
             .tags(identifier, None, None)
@@ -120,12 +120,37 @@ impl Catalog<'_> {
         let tag = match tag {
             Some(t) if tags.iter().any(|x| x == t) => t.to_owned(),
             Some(t) => return Err(not_found(format!("{identifier}:{t} is not live"))),
-            None => offer
+            None => newest
                 .default_tag()
                 .filter(|t| tags.iter().any(|x| x == t))
                 .map(str::to_owned)
                 .or_else(|| tags.contains(&l.version).then(|| l.version.clone()))
                 .ok_or_else(|| not_found(format!("{identifier} has no live tag")))?,
+        };
+        // The offer of the version the tag names (an older exact tag keeps its own defaults),
+        // else the listed one.
+        let digest = self
+            .meta
+            .tag(identifier, &tag)
+            .await
+            .map_err(internal)?
+            .map(|d| d.to_string());
+        let releases = self.market.releases(identifier).await.map_err(internal)?;
+        let release = releases.iter().find(|r| Some(&r.digest) == digest.as_ref());
+        let offer = match release {
+            Some(r) if r.submission != l.submission => {
+                let text = self
+                    .market
+                    .submission(&r.submission)
+                    .await
+                    .map_err(internal)?
+                    .and_then(|s| s.offer);
+                match text {
+                    Some(t) => Offer::parse(&t, "offer.json").map_err(internal)?,
+                    None => newest,
+                }
+            }
+            _ => newest,
         };
         let manifest = edgecert_engine::offer::deployment::manifest_json(
             &offer,
