@@ -186,14 +186,72 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// The lifecycle's forward path, in order: where a progress bar puts each state.
+const PATH: [&str; 7] = [
+    "queued",
+    "ingesting",
+    "certifying",
+    "in-review",
+    "approved",
+    "preview",
+    "live",
+];
+
 /// Prints the submission's events on stderr until it reaches one of `states` (or a final one).
+/// On a terminal, a progress bar over the lifecycle's steps up to the first of `states` stays
+/// below the event lines, its message the latest progress (layers read, the run); elsewhere
+/// the lines alone.
 pub async fn follow_until(client: &Client, id: &str, states: &[&str]) -> anyhow::Result<()> {
-    client
+    use std::io::IsTerminal as _;
+    let target = states
+        .iter()
+        .filter_map(|s| PATH.iter().position(|p| p == s))
+        .min()
+        .unwrap_or(PATH.len() - 1);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(target as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {prefix:12} [{bar:24}] {pos}/{len} {wide_msg}",
+            )
+            .expect("a literal template parses"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let mut position = None;
+    let result = client
         .follow(id, |kind, data| {
-            eprintln!("  {kind}: {data}");
+            let line = format!("  {kind}: {data}");
+            match &bar {
+                Some(bar) => {
+                    bar.println(line);
+                    if kind == "state" {
+                        if let Some(i) = PATH.iter().position(|p| *p == data) {
+                            position = Some(i);
+                            bar.set_position(i.min(target) as u64);
+                        }
+                        bar.set_prefix(data.to_owned());
+                    } else {
+                        bar.set_message(data.to_owned());
+                    }
+                }
+                None => eprintln!("{line}"),
+            }
             !(kind == "state" && states.contains(&data))
         })
-        .await
+        .await;
+    if let Some(bar) = bar {
+        if position.is_some_and(|p| p >= target) {
+            bar.finish_and_clear();
+        } else {
+            bar.abandon();
+        }
+    }
+    result
 }
 
 /// A submission as one line: id, identifier, version, state, verdict.
