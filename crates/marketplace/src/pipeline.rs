@@ -133,10 +133,14 @@ impl Pipeline {
         // Steps whose subject is not a submission in the pipeline.
         if matches!(job.step, Step::Recertify | Step::Deliver) {
             let started = std::time::Instant::now();
-            let outcome = match job.step {
-                Step::Recertify => self.recertify(&job).await,
-                _ => self.deliver(&job).await.map(|_| ()),
-            };
+            let outcome = self
+                .leased(&job, async {
+                    match job.step {
+                        Step::Recertify => self.recertify(&job).await,
+                        _ => self.deliver(&job).await.map(|_| ()),
+                    }
+                })
+                .await;
             let took = started.elapsed().as_millis() as u64;
             let step = job.step.as_str();
             match outcome {
@@ -179,13 +183,17 @@ impl Pipeline {
             return Ok(true);
         }
         let started = std::time::Instant::now();
-        let outcome = match job.step {
-            Step::Ingest => self.ingest(&submission).await,
-            Step::Certify => self.certify(&submission, &job).await,
-            Step::Preview => self.preview(&submission).await,
-            Step::GoLive => self.go_live(&submission).await,
-            Step::Recertify | Step::Deliver => unreachable!("handled above"),
-        };
+        let outcome = self
+            .leased(&job, async {
+                match job.step {
+                    Step::Ingest => self.ingest(&submission).await,
+                    Step::Certify => self.certify(&submission, &job).await,
+                    Step::Preview => self.preview(&submission).await,
+                    Step::GoLive => self.go_live(&submission).await,
+                    Step::Recertify | Step::Deliver => unreachable!("handled above"),
+                }
+            })
+            .await;
         let took = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(_) => {
@@ -243,6 +251,31 @@ impl Pipeline {
             }
         }
         Ok(true)
+    }
+
+    /// Runs `step` while keeping `job`'s lease (renewed every third of it): a step that takes
+    /// longer than one lease (a large image copied, a slow registry at go-live) is not taken
+    /// over by another worker while this one is alive. If the lease is lost anyway (this
+    /// worker stalled), the step is dropped where it is (every step is idempotent) and the
+    /// new owner runs it.
+    async fn leased<T>(
+        &self,
+        job: &Job,
+        step: impl std::future::Future<Output = Result<T, StepError>>,
+    ) -> Result<T, StepError> {
+        let mut step = std::pin::pin!(step);
+        let mut renew = tokio::time::interval(self.lease / 3);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut step => return done,
+                _ = renew.tick() => {
+                    if !self.market.renew(job, &self.owner, self.lease).await.unwrap_or(false) {
+                        return Err(StepError::Lost);
+                    }
+                }
+            }
+        }
     }
 
     /// Fault-injection point for the crash tests: with `EDGECERT_FAULT_PAUSE=<point>:<seconds>`
@@ -666,6 +699,46 @@ fn staging_source(source: &str, publisher: &str) -> Result<(String, String), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A step that outlasts its lease keeps its job: nobody else can claim it meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_step_longer_than_its_lease_keeps_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+        let meta = edgecert_registry::meta::Meta::connect(&url).await.unwrap();
+        let market = Market::open(&meta).await.unwrap();
+        let store = edgecert_registry::store::FsStore::open(dir.path().join("blobs"))
+            .await
+            .unwrap();
+        let p = Pipeline {
+            market: market.clone(),
+            registry: Registry::new(store, meta),
+            owner: "worker-1".into(),
+            lease: Duration::from_millis(900),
+            certification: Certification::default(),
+            notifier: Default::default(),
+        };
+        market.enqueue("subject", Step::Deliver).await.unwrap();
+        let job = market.claim(&p.owner, p.lease).await.unwrap().unwrap();
+        let thief = async {
+            let mut stolen = 0;
+            for _ in 0..12 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if market.claim("worker-2", p.lease).await.unwrap().is_some() {
+                    stolen += 1;
+                }
+            }
+            stolen
+        };
+        let step = p.leased(&job, async {
+            tokio::time::sleep(Duration::from_millis(2600)).await;
+            Ok::<_, StepError>(())
+        });
+        let (done, stolen) = tokio::join!(step, thief);
+        assert!(done.is_ok());
+        assert_eq!(stolen, 0, "the job was claimed while its step ran");
+        assert!(market.complete(&job, &p.owner, None).await.unwrap());
+    }
 
     #[test]
     fn sources() {
