@@ -192,6 +192,16 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: "/api/v1/openapi.json",
+        summary: "This document (OpenAPI 3.0)",
+        who: "anyone",
+        request: None,
+        status: 200,
+        response: any_json,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
         path: "/api/v1/catalog",
         summary: "Live modules; q searches name, summary, identifier and publisher; subCategory filters; 20 a page",
         who: "anyone",
