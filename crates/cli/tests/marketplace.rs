@@ -632,6 +632,40 @@ fn the_stored_report_is_the_check_report() {
         normalized(&check.stdout),
         "the same image, the same report"
     );
+    // The same source for both: byte for byte, `durationMs` alone aside (the report names
+    // the image as submitted, which here is what `check` was given too). The rolling tags are
+    // pushed as well: the marketplace certifies every listed tag as this one image (go-live
+    // writes them all from its digest), `check` reads them from the registry.
+    for tag in ["1.0", "latest"] {
+        let to = format!("docker://{}:{tag}", remote.rsplit_once(':').unwrap().0);
+        let out = Command::new("skopeo")
+            .args(["copy", "--all", "--dest-tls-verify=false", &image, &to])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let check = run(&[
+        "check",
+        "--offer",
+        offer.to_str().unwrap(),
+        "--image",
+        &format!("docker://{remote}"),
+        "--tls-verify=false",
+        "--no-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(check.code, 3, "{}", check.stderr);
+    let zero_duration = |text: &str| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["durationMs"] = json!(0);
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    assert_eq!(zero_duration(&r.stdout), zero_duration(&check.stdout));
     // A staged image that is not there: incomplete, with the reason.
     let r = client(
         &server.addr,
