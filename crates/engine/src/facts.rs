@@ -177,7 +177,24 @@ pub struct HubFacts {
     pub reported_patches: usize,
     /// Messages per output (`""`: without an output name).
     pub outputs: BTreeMap<String, u64>,
+    /// The first messages per output as sent (properties from the topic's property bag, the
+    /// body cut at 4 KiB): what EC405 evaluates the default routes on.
+    pub messages: Vec<SentMessage>,
     pub protocol_errors: Vec<String>,
+}
+
+/// One message a module sent to edgeHub, as a route sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    /// The output it was sent on (`""`: none).
+    pub output: String,
+    /// Application properties.
+    pub properties: BTreeMap<String, String>,
+    /// System properties by their route names (`contentType`, `contentEncoding`, …).
+    pub system_properties: BTreeMap<String, String>,
+    /// The body, lossy UTF-8.
+    pub body: String,
 }
 
 impl HubFacts {

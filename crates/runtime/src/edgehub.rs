@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::BytesMut;
+use edgecert_engine::facts::SentMessage;
 use rumqttc::mqttbytes::v4::{
     ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode, UnsubAck,
 };
@@ -42,9 +43,9 @@ use crate::workload::{ModuleIdentity, RunCa};
 /// topic and property bag.
 pub const MAX_PACKET: usize = 262_144 + 16_384;
 
-/// Bodies kept per output, and bytes per body.
+/// Messages kept per output, and bytes per body.
 const SAMPLES: usize = 3;
-const SAMPLE_BYTES: usize = 512;
+const SAMPLE_BYTES: usize = 4096;
 
 /// What the module did, as the stand-in saw it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,8 +61,8 @@ pub struct Observed {
     pub reported: Vec<Value>,
     /// Messages per output name (`""`: sent without an output, as device telemetry).
     pub outputs: BTreeMap<String, u64>,
-    /// The first bodies per output (lossy UTF-8, cut at 512 bytes).
-    pub samples: BTreeMap<String, Vec<String>>,
+    /// The first messages per output (body lossy UTF-8, cut at 4 KiB).
+    pub samples: BTreeMap<String, Vec<SentMessage>>,
     /// Direct-method responses the module sent.
     pub method_responses: u32,
     /// Packets that broke the protocol, with what was wrong (the connection was closed).
@@ -411,8 +412,11 @@ impl EdgeHub {
         if let Some(rest) = topic.strip_prefix(&prefix)
             && (rest.is_empty() || rest.starts_with('/'))
         {
-            let output = output_name(rest.trim_start_matches('/'));
-            let sample = String::from_utf8_lossy(&p.payload[..p.payload.len().min(SAMPLE_BYTES)])
+            let bag = rest.trim_start_matches('/');
+            let output = output_name(bag);
+            let mut sample = property_bag(bag);
+            sample.output = output.clone();
+            sample.body = String::from_utf8_lossy(&p.payload[..p.payload.len().min(SAMPLE_BYTES)])
                 .into_owned();
             self.note(|o| {
                 *o.outputs.entry(output.clone()).or_default() += 1;
@@ -501,6 +505,40 @@ fn output_name(bag: &str) -> String {
         .find(|(k, _)| percent_decode(k) == "$.on")
         .map(|(_, v)| percent_decode(v))
         .unwrap_or_default()
+}
+
+/// A message's properties from its property bag: `$.`-prefixed keys are system properties
+/// (by the names routes use: `$.ct` is `contentType`), the others application properties.
+fn property_bag(bag: &str) -> SentMessage {
+    let mut m = SentMessage::default();
+    for (k, v) in bag
+        .trim_end_matches('/')
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+    {
+        let (k, v) = (percent_decode(k), percent_decode(v));
+        match k.strip_prefix("$.") {
+            Some("on") => {}
+            Some(system) => {
+                let name = match system {
+                    "ct" => "contentType",
+                    "ce" => "contentEncoding",
+                    "mid" => "messageId",
+                    "cid" => "correlationId",
+                    "uid" => "userId",
+                    "to" => "to",
+                    "exp" => "absoluteExpiryTime",
+                    "ctime" => "creationTimeUtc",
+                    other => other,
+                };
+                m.system_properties.insert(name.to_owned(), v);
+            }
+            None => {
+                m.properties.insert(k, v);
+            }
+        }
+    }
+    m
 }
 
 fn percent_decode(s: &str) -> String {

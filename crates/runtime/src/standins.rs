@@ -140,6 +140,7 @@ impl Standins {
         facts.twin_reads = seen.twin_reads;
         facts.reported_patches = seen.reported.len();
         facts.outputs = seen.outputs;
+        facts.messages = seen.samples.into_values().flatten().collect();
         facts.protocol_errors = seen.protocol_errors;
         facts
     }

@@ -34,6 +34,12 @@ fn check(kind: SdkKind, offer: &str, env: Value, window: u64) -> Report {
     let mut v: Value = serde_json::from_str(&template(offer)).unwrap();
     v["defaults"]["env"] = env;
     v["image"]["tags"] = json!(["1.0.0", "1.0", "latest"]);
+    // A second default route with a condition on the body: EC405 evaluates both on the
+    // messages the module sent ({"temperature": 20..29}, JSON, first ones 20, 21, 22).
+    v["defaults"]["routes"]["hot"] = json!(format!(
+        "FROM /messages/modules/{offer}/outputs/output1 WHERE $body.temperature >= 25 INTO $upstream"
+    ));
+    v["documentation"]["routes"]["hot"] = json!("Readings of 25 degrees and more");
     let offer = Offer::parse(&v.to_string(), "offer.json").unwrap();
     let options = CertifyOptions {
         image: ImageSource::parse(&format!("oci:{}", dir.path().display())).unwrap(),
@@ -89,9 +95,21 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
         );
     }
     // The template's default route takes every output: the one used is routed.
+    let ec405 = result(&r, "EC405");
     assert_eq!(
-        result(&r, "EC405").summary,
+        ec405.summary,
         "every output the module used is routed: output1"
+    );
+    // Both routes evaluated on the messages as sent (3 kept per output and platform): the
+    // template's takes them all, the body condition none of the first readings.
+    let routes: Vec<&str> = ec405.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        routes,
+        [
+            "route hot took 0 of 6 message(s) seen (output1: 0 of 6)",
+            "route toUpstream took 6 of 6 message(s) seen (output1: 6 of 6)",
+        ],
+        "{ec405:?}"
     );
     // The identifier came from the offer's env, not the image: only the wire shows it.
     let ec701 = result(&r, "EC701");

@@ -6,7 +6,10 @@
 //! output (`FROM /messages/modules/<module>/outputs/<output>`) for an output the module never
 //! used within the window goes to a reviewer; an output the module used that no default route
 //! takes is reported as information (its messages go nowhere until the customer adds a route).
-//! Skipped when no platform's module connected to edgeHub.
+//! Each default route is also evaluated, as edgeHub would, on the first messages the module
+//! sent on each output (properties, system properties and body as sent): the report says how
+//! many each route took, so a condition that never holds shows. Skipped when no platform's
+//! module connected to edgeHub.
 //!
 //! ## Why it matters
 //! Default routes are how a customer's deployment wires the module in. A route naming an
@@ -25,9 +28,10 @@
 
 use std::collections::BTreeMap;
 
-use edgecert_edge::route::{self, Options, SourceKind};
+use edgecert_edge::route::{self, Message, Options, SourceKind, evaluate};
 
 use super::{Check, Context, Outcome};
+use crate::facts::SentMessage;
 use crate::offer::RouteSpec;
 use crate::report::{Area, Finding, Severity};
 
@@ -73,8 +77,9 @@ fn run(cx: &Context<'_>) -> Outcome {
     let Some(rt) = cx.runtime else {
         return Outcome::skip("not run (--no-run)");
     };
-    // Outputs used on any platform whose module connected.
+    // Outputs used on any platform whose module connected, and the messages kept.
     let mut used: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sent_messages = Vec::new();
     let mut connected = false;
     for run in &rt.platforms {
         let Some(hub) = run.hub.as_ref().filter(|h| h.connected_after_ms.is_some()) else {
@@ -84,6 +89,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         for (o, n) in &hub.outputs {
             *used.entry(o.clone()).or_default() += n;
         }
+        sent_messages.extend(&hub.messages);
     }
     if !connected {
         return Outcome::skip("the module never connected to edgeHub (see EC404)");
@@ -138,12 +144,14 @@ fn run(cx: &Context<'_>) -> Outcome {
             }
         }
     }
+    let evaluated = on_messages(&routes, &module, &sent_messages);
     let unrouted: Vec<String> = used
         .iter()
         .filter(|(o, _)| !o.is_empty() && !all && !named.contains_key(*o))
         .map(|(o, n)| format!("{o} ({n} message(s))"))
         .collect();
     if !review.is_empty() {
+        review.extend(evaluated);
         return Outcome::review(
             format!(
                 "{} default route(s) take outputs the module did not use",
@@ -152,7 +160,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             review,
         );
     }
-    if unrouted.is_empty() {
+    let outcome = if unrouted.is_empty() {
         Outcome::pass(format!("every output the module used is routed: {sent}"))
     } else {
         Outcome::pass(format!(
@@ -160,7 +168,81 @@ fn run(cx: &Context<'_>) -> Outcome {
              customer routes them",
             unrouted.join(", ")
         ))
+    };
+    outcome.with(evaluated)
+}
+
+/// Each default route evaluated on the messages the module sent: one information finding a
+/// route, `route up took 6 of 6 message(s) seen (output1: 6 of 6)`.
+fn on_messages(
+    routes: &BTreeMap<String, RouteSpec>,
+    module: &str,
+    sent: &[&SentMessage],
+) -> Vec<Finding> {
+    if sent.is_empty() {
+        return Vec::new();
     }
+    let messages: Vec<(&str, Message)> = sent
+        .iter()
+        .map(|m| {
+            let source = if m.output.is_empty() {
+                format!("/messages/modules/{module}")
+            } else {
+                format!("/messages/modules/{module}/outputs/{}", m.output)
+            };
+            let some = |map: &BTreeMap<String, String>| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect()
+            };
+            let message = Message {
+                properties: some(&m.properties),
+                system_properties: some(&m.system_properties),
+                body: serde_json::from_str(&m.body).ok(),
+                source: Some(source),
+            };
+            (m.output.as_str(), message)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (name, spec) in routes {
+        let text = match spec {
+            RouteSpec::Plain(s) => s.as_str(),
+            RouteSpec::Detailed(d) => d.route.as_str(),
+        };
+        let parsed = route::parse_with(text, Options { placeholders: true });
+        if parsed.errors().next().is_some() {
+            continue;
+        }
+        let Some(r) = parsed.route else {
+            continue;
+        };
+        let mut per_output: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for (output, m) in &messages {
+            let e = per_output.entry(output).or_default();
+            e.1 += 1;
+            if evaluate(&r, m).routed {
+                e.0 += 1;
+            }
+        }
+        let took: usize = per_output.values().map(|(t, _)| t).sum();
+        let detail: Vec<String> = per_output
+            .iter()
+            .map(|(o, (t, n))| {
+                let o = if o.is_empty() { "(no output)" } else { o };
+                format!("{o}: {t} of {n}")
+            })
+            .collect();
+        out.push(
+            Finding::new(format!(
+                "route {name} took {took} of {} message(s) seen ({})",
+                messages.len(),
+                detail.join(", ")
+            ))
+            .at(format!("offer.json: defaults.routes.{name}")),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -173,6 +255,14 @@ mod tests {
     use serde_json::json;
 
     fn with(routes: serde_json::Value, outputs: &[(&str, u64)]) -> Outcome {
+        with_messages(routes, outputs, Vec::new())
+    }
+
+    fn with_messages(
+        routes: serde_json::Value,
+        outputs: &[(&str, u64)],
+        messages: Vec<crate::facts::SentMessage>,
+    ) -> Outcome {
         let mut v = offer_json();
         v["defaults"]["moduleName"] = json!("tempfilter");
         v["defaults"]["routes"] = routes;
@@ -181,6 +271,7 @@ mod tests {
         a.hub = Some(HubFacts {
             connected_after_ms: Some(1000),
             outputs: outputs.iter().map(|(o, n)| ((*o).to_owned(), *n)).collect(),
+            messages,
             ..Default::default()
         });
         let b = healthy(arm());
@@ -237,6 +328,56 @@ mod tests {
             o.summary
                 .contains("no default route takes output(s) debug (1 message(s))"),
             "{o:?}"
+        );
+    }
+
+    /// The routes evaluated on the messages as sent: a condition on the body counts only the
+    /// JSON messages that meet it (`$body` needs contentType application/json and UTF-8, as
+    /// in IoT Hub); application properties are matched as sent.
+    #[test]
+    fn default_routes_are_evaluated_on_the_messages_sent() {
+        let message = |t: u32, json: bool, alert: Option<&str>| crate::facts::SentMessage {
+            output: "output1".into(),
+            properties: alert
+                .map(|a| [("alert".to_owned(), a.to_owned())].into())
+                .unwrap_or_default(),
+            system_properties: if json {
+                [
+                    ("contentType".to_owned(), "application/json".to_owned()),
+                    ("contentEncoding".to_owned(), "utf-8".to_owned()),
+                ]
+                .into()
+            } else {
+                Default::default()
+            },
+            body: format!("{{\"temperature\": {t}}}"),
+        };
+        let o = with_messages(
+            json!({
+                "up": "FROM /messages/modules/tempfilter/outputs/output1 INTO $upstream",
+                "hot": "FROM /messages/modules/tempfilter/outputs/* WHERE $body.temperature > 25 INTO $upstream",
+                "alerts": "FROM /messages/modules/tempfilter/* WHERE alert = 'high' INTO $upstream"
+            }),
+            &[("output1", 4)],
+            vec![
+                message(20, true, None),
+                message(30, true, Some("high")),
+                message(31, false, None),
+            ],
+        );
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let said: Vec<&str> = o.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            said,
+            [
+                "route alerts took 1 of 3 message(s) seen (output1: 1 of 3)",
+                "route hot took 1 of 3 message(s) seen (output1: 1 of 3)",
+                "route up took 3 of 3 message(s) seen (output1: 3 of 3)",
+            ]
+        );
+        assert_eq!(
+            o.findings[1].location.as_deref(),
+            Some("offer.json: defaults.routes.hot")
         );
     }
 

@@ -211,7 +211,7 @@ async fn a_module_connects_reads_its_twin_reports_and_sends_on_its_outputs() {
     // Outputs: Python's property bag, Node's with its trailing '/', plain telemetry.
     let events = "devices/edgecert-device/modules/tempfilter/messages/events";
     for (i, topic) in [
-        format!("{events}/%24.on=output1&%24.ct=application%2Fjson"),
+        format!("{events}/%24.on=output1&%24.ct=application%2Fjson&%24.ce=utf-8&alert=high%20temp"),
         format!("{events}/%24.on=output1/"),
         format!("{events}/%24.on=alerts%20high"),
         events.to_string(),
@@ -245,7 +245,29 @@ async fn a_module_connects_reads_its_twin_reports_and_sends_on_its_outputs() {
     assert_eq!(seen.outputs.get("output1"), Some(&2));
     assert_eq!(seen.outputs.get("alerts high"), Some(&1));
     assert_eq!(seen.outputs.get(""), Some(&1));
-    assert_eq!(seen.samples["output1"][0], "{\"temperature\": 21}");
+    let first = &seen.samples["output1"][0];
+    assert_eq!(first.body, "{\"temperature\": 21}");
+    assert_eq!(first.output, "output1");
+    // The property bag: system properties by their route names, application ones as sent.
+    assert_eq!(
+        first
+            .system_properties
+            .get("contentType")
+            .map(String::as_str),
+        Some("application/json")
+    );
+    assert_eq!(
+        first
+            .system_properties
+            .get("contentEncoding")
+            .map(String::as_str),
+        Some("utf-8")
+    );
+    assert_eq!(
+        first.properties.get("alert").map(String::as_str),
+        Some("high temp")
+    );
+    assert!(seen.samples["output1"][1].system_properties.is_empty());
     assert!(seen.subscriptions.contains("$iothub/twin/res/#"));
     assert!(
         seen.protocol_errors.is_empty(),
