@@ -257,14 +257,14 @@ fn images(dir: &Path, offer: &str, layout: &Path) -> Vec<Case> {
             &[2],
         )
         .naming("fifo-index/index.json")
-        .naming("fifo"),
+        .naming("FIFO"),
         case(
             "image: FIFO layer blob",
             check(offer, &fifo_blob, &[]),
             &[2],
         )
         .naming("fifo-blob/blobs/sha256/")
-        .naming("fifo"),
+        .naming("FIFO"),
         // A broken image is a finding (EC101 fails), not our failure.
         case("image: truncated blob", check(offer, &truncated, &[]), &[1]),
     ];

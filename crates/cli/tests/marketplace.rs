@@ -150,6 +150,25 @@ fn module(
     (offer, layout)
 }
 
+/// `cat /app/VERSION` in `image`, pulled anew by an anonymous docker client (config `anon`).
+fn version_in(anon: &Path, image: &str) -> (bool, String) {
+    docker(
+        anon,
+        &[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--entrypoint",
+            "/bin/busybox",
+            image,
+            "cat",
+            "/app/VERSION",
+        ],
+        None,
+    )
+}
+
 fn services() -> bool {
     available("curl", have_command("curl"))
         && available(
@@ -365,21 +384,7 @@ fn a_module_goes_from_submission_to_the_catalog() {
         "{}",
         env_of("1.0.3")
     );
-    let (ok, text) = docker(
-        &anon,
-        &[
-            "run",
-            "--rm",
-            "--pull",
-            "always",
-            "--entrypoint",
-            "/bin/busybox",
-            &public,
-            "cat",
-            "/app/VERSION",
-        ],
-        None,
-    );
+    let (ok, text) = version_in(&anon, &public);
     assert!(ok && text.contains("1.0.4"), "{text}");
 
     // EICAR in a lower layer: failed, with the EC807 finding; exit 1.
@@ -842,21 +847,7 @@ fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
     }
     let anon = dir.path().join("docker-anon");
     let public = format!("{addr}/contoso.tempfilter.standard:2.0");
-    let (ok, text) = docker(
-        &anon,
-        &[
-            "run",
-            "--rm",
-            "--pull",
-            "always",
-            "--entrypoint",
-            "/bin/busybox",
-            &public,
-            "cat",
-            "/app/VERSION",
-        ],
-        None,
-    );
+    let (ok, text) = version_in(&anon, &public);
     assert!(ok && text.contains("2.0.5"), "{text}");
     let (ok, text) = docker(
         &anon,

@@ -23,22 +23,9 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
         .open(path)?;
     let t = file.metadata()?.file_type();
     if !t.is_file() {
-        let kind = if t.is_dir() {
-            "a directory"
-        } else if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_char_device() {
-            "a character device"
-        } else if t.is_block_device() {
-            "a block device"
-        } else if t.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("it is {kind}, not a regular file"),
+            format!("it is a {}, not a regular file", kind_of(&t)),
         ));
     }
     let mut bytes = Vec::new();
@@ -58,6 +45,25 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
             ),
         )
     })
+}
+
+/// What a file that is not a regular file is, for messages: `FIFO`, `character device` …
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_symlink() {
+        "symlink"
+    } else {
+        "special file"
+    }
 }
 
 #[cfg(test)]

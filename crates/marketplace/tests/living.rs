@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::stage;
+use common::{stage, to_preview};
 use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, write_oci_layout};
 use edgecert_marketplace::Market;
 use edgecert_marketplace::living::Notifier;
@@ -221,39 +221,7 @@ async fn a_policy_version_recertifies_live_modules_and_notifies_their_publishers
             .put_offer(ID, "contoso", &offer.to_string())
             .await
             .unwrap();
-        let s = market
-            .submit(ID, "contoso", "staging/contoso/tempfilter:1.0.3")
-            .await
-            .unwrap();
-        assert!(p.run_once().await.unwrap(), "{db}: ingest");
-        let certify = market
-            .claim("certifier", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .unwrap();
-        market
-            .transition(&s.id, State::Certifying, None)
-            .await
-            .unwrap();
-        market
-            .store_report(&s.id, "{\"verdict\":\"pass\"}", None, "pass", None)
-            .await
-            .unwrap();
-        market
-            .transition(&s.id, State::InReview, None)
-            .await
-            .unwrap();
-        assert!(market.complete(&certify, "certifier", None).await.unwrap());
-        market
-            .transition_then(
-                &s.id,
-                State::Approved,
-                None,
-                Some(edgecert_marketplace::jobs::Step::Preview),
-            )
-            .await
-            .unwrap();
-        drain(&p).await;
+        let s = to_preview(&p, ID, "staging/contoso/tempfilter:1.0.3").await;
         assert_eq!(market.request_go_live(&s.id).await.unwrap(), Ok(true));
         drain(&p).await;
         assert_eq!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::stage;
+use common::{stage, to_preview};
 use edgecert_fixtures::{Arch, ImageSpec, PlatformImage, write_oci_layout};
 use edgecert_marketplace::Market;
 use edgecert_marketplace::pipeline::{CONTENT_TAG, Pipeline};
@@ -322,49 +322,10 @@ async fn a_go_live_cut_short_is_finished_by_the_next_worker() {
             .put_offer(public, "contoso", &offer(&["1.0.3", "1.0", "latest"]))
             .await
             .unwrap();
-        let s = p
-            .market
-            .submit(public, "contoso", "staging/contoso/tempfilter:1.0.3")
-            .await
-            .unwrap();
+        // Certification itself is the CLI tests' business (it needs Moby): `to_preview`
+        // records it as a pass by hand, the way the certify step records it.
+        let s = to_preview(&p, public, "staging/contoso/tempfilter:1.0.3").await;
         assert_eq!(s.version.as_deref(), Some("1.0.3"), "{db}");
-        assert!(p.run_once().await.unwrap(), "{db}: ingest");
-        // Certification itself is the CLI tests' business (it needs Moby): here it is
-        // recorded as a pass by hand, the way the certify step records it.
-        let certify = p
-            .market
-            .claim("certifier", Duration::from_secs(60))
-            .await
-            .unwrap()
-            .unwrap();
-        p.market
-            .transition(&s.id, State::Certifying, None)
-            .await
-            .unwrap();
-        p.market
-            .store_report(&s.id, "{\"verdict\":\"pass\"}", None, "pass", None)
-            .await
-            .unwrap();
-        p.market
-            .transition(&s.id, State::InReview, None)
-            .await
-            .unwrap();
-        assert!(
-            p.market
-                .complete(&certify, "certifier", None)
-                .await
-                .unwrap()
-        );
-        p.market
-            .transition_then(
-                &s.id,
-                State::Approved,
-                None,
-                Some(edgecert_marketplace::jobs::Step::Preview),
-            )
-            .await
-            .unwrap();
-        assert!(p.run_once().await.unwrap(), "{db}: preview");
         assert_eq!(
             p.market.submission(&s.id).await.unwrap().unwrap().state,
             State::Preview
@@ -425,53 +386,6 @@ async fn a_go_live_cut_short_is_finished_by_the_next_worker() {
             Err("live".to_owned())
         );
     }
-}
-
-/// Ingest (by the pipeline), a passing certification recorded by hand (the way the certify
-/// step records it: Moby is the CLI tests' business), approval and the preview step: the
-/// submission of `source` as `publish` finds it.
-async fn to_preview(
-    p: &Pipeline,
-    public: &str,
-    source: &str,
-) -> edgecert_marketplace::submissions::Submission {
-    let s = p.market.submit(public, "contoso", source).await.unwrap();
-    assert!(p.run_once().await.unwrap(), "ingest");
-    let certify = p
-        .market
-        .claim("certifier", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    p.market
-        .transition(&s.id, State::Certifying, None)
-        .await
-        .unwrap();
-    p.market
-        .store_report(&s.id, "{\"verdict\":\"pass\"}", None, "pass", None)
-        .await
-        .unwrap();
-    p.market
-        .transition(&s.id, State::InReview, None)
-        .await
-        .unwrap();
-    assert!(
-        p.market
-            .complete(&certify, "certifier", None)
-            .await
-            .unwrap()
-    );
-    p.market
-        .transition_then(
-            &s.id,
-            State::Approved,
-            None,
-            Some(edgecert_marketplace::jobs::Step::Preview),
-        )
-        .await
-        .unwrap();
-    assert!(p.run_once().await.unwrap(), "preview");
-    s
 }
 
 /// Two versions of one module going live at once, on two workers: the rolling tags and the

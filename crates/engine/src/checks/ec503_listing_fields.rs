@@ -59,33 +59,29 @@ fn run(cx: &Context<'_>) -> Outcome {
                             .help(&hint),
                     );
                 }
-                let bidi = bidi_controls(v);
-                if !bidi.is_empty() {
-                    let list: Vec<String> = bidi
+                for (found, what) in [
+                    (
+                        bidi_controls(v),
+                        "bidirectional formatting characters ({}): they reorder what readers see",
+                    ),
+                    (
+                        invisible_chars(v),
+                        "invisible characters ({}): they hide text from readers",
+                    ),
+                ] {
+                    if found.is_empty() {
+                        continue;
+                    }
+                    let list: Vec<String> = found
                         .iter()
                         .map(|c| format!("U+{:04X}", *c as u32))
                         .collect();
                     findings.push(
                         Finding::new(format!(
-                            "{field} contains bidirectional formatting characters ({}): they reorder what readers see",
-                            list.join(", ")
+                            "{field} contains {}",
+                            what.replace("{}", &list.join(", "))
                         ))
-                        .at(at.clone())
-                        .help(&hint),
-                    );
-                }
-                let invisible = invisible_chars(v);
-                if !invisible.is_empty() {
-                    let list: Vec<String> = invisible
-                        .iter()
-                        .map(|c| format!("U+{:04X}", *c as u32))
-                        .collect();
-                    findings.push(
-                        Finding::new(format!(
-                            "{field} contains invisible characters ({}): they hide text from readers",
-                            list.join(", ")
-                        ))
-                        .at(at)
+                        .at(&at)
                         .help(&hint),
                     );
                 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, FileTypeExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{FileExt, OpenOptionsExt as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,19 +85,7 @@ pub fn open_regular(path: &Path) -> Result<Option<(File, u64)>, StoreError> {
     if t.is_file() {
         return Ok(Some((file, meta.len())));
     }
-    let kind = if t.is_fifo() {
-        "fifo"
-    } else if t.is_char_device() {
-        "character device"
-    } else if t.is_block_device() {
-        "block device"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    };
+    let kind = crate::input::kind_of(&t);
     Err(StoreError::NotRegular {
         path: path.display().to_string(),
         kind,
@@ -240,7 +228,7 @@ mod tests {
         let root = dir.path().to_owned();
         let err = promptly(move || Layout::open(DirFiles::new(&root).unwrap(), None).err())
             .expect("a FIFO index.json is refused");
-        assert!(matches!(err, StoreError::NotRegular { kind: "fifo", .. }));
+        assert!(matches!(err, StoreError::NotRegular { kind: "FIFO", .. }));
         assert!(
             err.to_string().contains(&index.display().to_string()),
             "{err}"
@@ -274,7 +262,7 @@ mod tests {
         .expect("a FIFO layer blob fails the scan (exit 2), it is not an EC101 finding");
         let text = err.to_string();
         assert!(
-            text.contains(&biggest.display().to_string()) && text.contains("fifo"),
+            text.contains(&biggest.display().to_string()) && text.contains("FIFO"),
             "{text}"
         );
     }
@@ -309,6 +297,6 @@ mod tests {
         mkfifo(&dir.path().join("fifo.tar"));
         let fifo = dir.path().join("fifo.tar");
         let err = promptly(move || TarFiles::open(&fifo).err()).expect("refused");
-        assert!(matches!(err, StoreError::NotRegular { kind: "fifo", .. }));
+        assert!(matches!(err, StoreError::NotRegular { kind: "FIFO", .. }));
     }
 }

@@ -51,3 +51,58 @@ pub async fn stage(reg: &Registry, layout: &Path, repo: &str, tag: &str) -> Stri
         .unwrap();
     top
 }
+
+/// Ingest (by the pipeline), a passing certification recorded by hand (the way the certify
+/// step records it: Moby is the CLI tests' business), approval and the preview step: the
+/// submission of `source` as `publish` finds it.
+pub async fn to_preview(
+    p: &edgecert_marketplace::pipeline::Pipeline,
+    public: &str,
+    source: &str,
+) -> edgecert_marketplace::submissions::Submission {
+    let s = p.market.submit(public, "contoso", source).await.unwrap();
+    assert!(p.run_once().await.unwrap(), "ingest");
+    let certify = p
+        .market
+        .claim("certifier", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    p.market
+        .transition(
+            &s.id,
+            edgecert_marketplace::submissions::State::Certifying,
+            None,
+        )
+        .await
+        .unwrap();
+    p.market
+        .store_report(&s.id, "{\"verdict\":\"pass\"}", None, "pass", None)
+        .await
+        .unwrap();
+    p.market
+        .transition(
+            &s.id,
+            edgecert_marketplace::submissions::State::InReview,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        p.market
+            .complete(&certify, "certifier", None)
+            .await
+            .unwrap()
+    );
+    p.market
+        .transition_then(
+            &s.id,
+            edgecert_marketplace::submissions::State::Approved,
+            None,
+            Some(edgecert_marketplace::jobs::Step::Preview),
+        )
+        .await
+        .unwrap();
+    assert!(p.run_once().await.unwrap(), "preview");
+    s
+}
