@@ -22,16 +22,7 @@ use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
 
 /// A real package, or `None` (skip) when setup has not downloaded it; fails in CI.
 fn need(found: anyhow::Result<PathBuf>) -> Option<PathBuf> {
-    match found {
-        Ok(p) => Some(p),
-        Err(e) if std::env::var("EDGECERT_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
-            panic!("{e:#} (EDGECERT_REQUIRE_SERVICES=1)")
-        }
-        Err(e) => {
-            eprintln!("skipping: {e:#}");
-            None
-        }
-    }
+    edgecert_fixtures::services::needed(found.map_err(|e| format!("{e:#}")))
 }
 
 fn certify(spec: &ImageSpec) -> Report {

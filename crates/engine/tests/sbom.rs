@@ -329,12 +329,9 @@ fn validate(bom: &Value) {
 fn schema_errors(bom: &Value) -> Option<Vec<String>> {
     let Some(dir) = std::env::var_os("EDGECERT_CYCLONEDX_SCHEMA_DIR").map(std::path::PathBuf::from)
     else {
-        assert!(
-            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "EDGECERT_CYCLONEDX_SCHEMA_DIR is required (EDGECERT_REQUIRE_SERVICES=1): run scripts/setup.sh"
-        );
-        eprintln!(
-            "skipping CycloneDX schema validation: EDGECERT_CYCLONEDX_SCHEMA_DIR is not set (scripts/setup.sh fetches the schemas)"
+        edgecert_fixtures::services::available(
+            "the CycloneDX schemas (EDGECERT_CYCLONEDX_SCHEMA_DIR; scripts/setup.sh fetches them)",
+            false,
         );
         return None;
     };

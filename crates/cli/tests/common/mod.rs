@@ -82,22 +82,13 @@ pub fn normalized(json: &str) -> Value {
     v
 }
 
-fn required() -> bool {
-    std::env::var("EDGECERT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// Whether a tool or service the test needs is there; fails under EDGECERT_REQUIRE_SERVICES=1.
+/// Whether a tool or service the test needs is there (`edgecert_fixtures::services`: fails
+/// when services are required).
 pub fn available(what: &str, ok: bool) -> bool {
-    if !ok {
-        assert!(
-            !required(),
-            "{what} is required (EDGECERT_REQUIRE_SERVICES=1) but missing: run scripts/setup.sh"
-        );
-        eprintln!(
-            "skipping: {what} is not available here (scripts/setup.sh installs and starts it)"
-        );
-    }
-    ok
+    edgecert_fixtures::services::available(
+        &format!("{what} (scripts/setup.sh installs and starts it)"),
+        ok,
+    )
 }
 
 pub fn have_command(cmd: &str) -> bool {

@@ -9,14 +9,8 @@ pub fn engine_up() -> bool {
     let up = host
         .strip_prefix("unix://")
         .is_some_and(|p| std::os::unix::net::UnixStream::connect(p).is_ok());
-    if !up {
-        assert!(
-            std::env::var("EDGECERT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "dockerd is required (EDGECERT_REQUIRE_SERVICES=1) but not reachable at {host}: run scripts/setup.sh"
-        );
-        eprintln!(
-            "skipping: no Moby engine at {host} (scripts/setup.sh installs and starts dockerd)"
-        );
-    }
-    up
+    edgecert_fixtures::services::available(
+        &format!("a Moby engine at {host} (scripts/setup.sh installs and starts dockerd)"),
+        up,
+    )
 }
