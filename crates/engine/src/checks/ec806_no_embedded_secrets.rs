@@ -123,12 +123,21 @@ fn public_reason(
 }
 
 /// Where libraries the module did not write live: the system's library directories
-/// (`/lib`, `/usr/…`) and language package directories. A shared object in the module's own
-/// tree (`/app/lib/…`) is the module's file: a key there is judged like any other.
+/// (`/lib`, `/usr/lib`, `/usr/local/lib`, with their 32/64 variants) and language package
+/// directories. A shared object in the module's own tree (`/app/lib/…`, `/usr/src/app/…`) is
+/// the module's file: a key there is judged like any other.
 fn in_library_directory(path: &str) -> bool {
-    let system = ["lib/", "lib32/", "lib64/", "usr/"]
-        .iter()
-        .any(|d| path.starts_with(d));
+    let system = [
+        "lib/",
+        "lib32/",
+        "lib64/",
+        "usr/lib/",
+        "usr/lib32/",
+        "usr/lib64/",
+        "usr/local/lib/",
+    ]
+    .iter()
+    .any(|d| path.starts_with(d));
     let packages = ["/site-packages/", "/dist-packages/", "/node_modules/"]
         .iter()
         .any(|d| path.contains(d));
