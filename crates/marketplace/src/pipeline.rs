@@ -445,10 +445,10 @@ impl Pipeline {
         &self,
         s: &Submission,
         offer: &Offer,
-    ) -> Result<(tempfile::TempDir, ImageSource), StepError> {
-        let tmp = tempfile::Builder::new()
-            .prefix("edgecert-submission-")
-            .tempdir()
+    ) -> Result<(edgecert_engine::scratch::Scratch, ImageSource), StepError> {
+        // A scratch directory like `check`'s: one a killed worker leaves behind is removed by
+        // the next certification on this host.
+        let tmp = edgecert_engine::scratch::Scratch::new()
             .map_err(|e| StepError::Retry(format!("a temporary directory: {e}")))?;
         let layout = tmp.path().join("image");
         let reference = s.version.clone().unwrap_or_else(|| CONTENT_TAG.to_owned());
