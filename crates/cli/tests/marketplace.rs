@@ -106,6 +106,23 @@ fn wait_for(addr: &str, token: &str, id: &str, state: &str) -> Value {
     }
 }
 
+/// `edgecert submit` without `--wait`: the new submission's id.
+fn submit(addr: &str, token: &str, offer: &Path, image: &str) -> String {
+    let r = client(
+        addr,
+        token,
+        &[
+            "submit",
+            "--offer",
+            offer.to_str().unwrap(),
+            "--image",
+            image,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    submission_id(&r.stderr)
+}
+
 /// The submission id `submit` printed on stderr.
 fn submission_id(stderr: &str) -> String {
     stderr
@@ -475,19 +492,7 @@ fn a_module_goes_from_submission_to_the_catalog() {
     );
 
     // Withdrawn before review: it never reaches the queue.
-    let r = client(
-        &addr,
-        &publisher,
-        &[
-            "submit",
-            "--offer",
-            offer4.to_str().unwrap(),
-            "--image",
-            &image4,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let withdrawn = submission_id(&r.stderr);
+    let withdrawn = submit(&addr, &publisher, &offer4, &image4);
     let (status, s) = api(
         &addr,
         Some(&publisher),
@@ -808,19 +813,7 @@ fn two_workers_over_postgres_and_s3_certify_each_submission_once() {
             None,
         );
         let image = format!("oci:{}:{version}", layout.display());
-        let r = client(
-            &server.addr,
-            &publisher,
-            &[
-                "submit",
-                "--offer",
-                offer.to_str().unwrap(),
-                "--image",
-                &image,
-            ],
-        );
-        assert_eq!(r.code, 0, "{}\n{}", r.stderr, server.logs());
-        ids.push(submission_id(&r.stderr));
+        ids.push(submit(&server.addr, &publisher, &offer, &image));
     }
     for id in &ids {
         let s = wait_for(&server.addr, &publisher, id, "in-review");
@@ -881,19 +874,7 @@ fn a_serve_killed_while_certifying_resumes_after_restart() {
     let mut first = serve_with(&data, &args, &env);
     let (offer, layout) = module(dir.path(), "k", &["3.0.0", "3.0", "latest"], "3.0.0", None);
     let image = format!("oci:{}:3.0.0", layout.display());
-    let r = client(
-        &first.addr,
-        &publisher,
-        &[
-            "submit",
-            "--offer",
-            offer.to_str().unwrap(),
-            "--image",
-            &image,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let id = submission_id(&r.stderr);
+    let id = submit(&first.addr, &publisher, &offer, &image);
     wait_for(&first.addr, &publisher, &id, "certifying");
     // Into the ingestion test, then SIGKILL: no clean-up, no lease released.
     std::thread::sleep(Duration::from_secs(2));
@@ -1007,19 +988,7 @@ fn kill_9_while_ingesting_and_going_live_loses_nothing() {
         &[window, ("EDGECERT_FAULT_PAUSE", "ingest-copied:600")],
     );
     let image = format!("oci:{}:4.0.0", layout.display());
-    let r = client(
-        &first.addr,
-        &publisher,
-        &[
-            "submit",
-            "--offer",
-            offer.to_str().unwrap(),
-            "--image",
-            &image,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let id = submission_id(&r.stderr);
+    let id = submit(&first.addr, &publisher, &offer, &image);
     wait_for_pause(&first.addr, &publisher, &id, "ingest-copied");
     first.child.kill().unwrap();
     first.child.wait().unwrap();

@@ -183,17 +183,15 @@ impl Pipeline {
             return Ok(true);
         }
         let started = std::time::Instant::now();
-        let outcome = self
-            .leased(&job, async {
-                match job.step {
-                    Step::Ingest => self.ingest(&submission).await,
-                    Step::Certify => self.certify(&submission, &job).await,
-                    Step::Preview => self.preview(&submission).await,
-                    Step::GoLive => self.go_live(&submission).await,
-                    Step::Recertify | Step::Deliver => unreachable!("handled above"),
-                }
-            })
-            .await;
+        let outcome = match job.step {
+            Step::Ingest => self.leased(&job, self.ingest(&submission)).await,
+            // Certify keeps its own lease: on losing it, it also stops the certification
+            // running on its blocking thread.
+            Step::Certify => self.certify(&submission, &job).await,
+            Step::Preview => self.leased(&job, self.preview(&submission)).await,
+            Step::GoLive => self.leased(&job, self.go_live(&submission)).await,
+            Step::Recertify | Step::Deliver => unreachable!("handled above"),
+        };
         let took = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(_) => {
@@ -545,11 +543,14 @@ impl Pipeline {
             // on what the tag points at now (forward only, never back).
             loop {
                 let current = self.registry.meta.tag(public, tag).await.map_err(retry)?;
+                if current.as_ref() == Some(&digest) {
+                    written.push(tag.clone());
+                    break;
+                }
+                // The version the tag is at now: its exact tag, written first by every
+                // go-live (also by one still under way, whose release is not recorded).
                 let behind = match &current {
                     None => true,
-                    Some(d) if *d == digest => true,
-                    // The version the tag is at now: its exact tag, written first by every
-                    // go-live (also by one still under way, whose release is not recorded).
                     Some(d) => {
                         let at = self.registry.meta.tags_at(public, d).await.map_err(retry)?;
                         at.iter()
@@ -565,12 +566,11 @@ impl Pipeline {
                         .map_err(retry)?;
                     break;
                 }
-                if current.as_ref() == Some(&digest)
-                    || self
-                        .registry
-                        .move_tag(public, tag, &digest, current.as_ref())
-                        .await
-                        .map_err(refused)?
+                if self
+                    .registry
+                    .move_tag(public, tag, &digest, current.as_ref())
+                    .await
+                    .map_err(refused)?
                 {
                     written.push(tag.clone());
                     break;

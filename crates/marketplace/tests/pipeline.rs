@@ -85,12 +85,14 @@ async fn ingest_copies_the_staged_image_with_its_digests() {
                 .any(|e| e.kind == "ingested" && e.data == staged),
             "{db}: {events:?}"
         );
-        let jobs = p.market.jobs(&s.id).await.unwrap();
-        let steps: Vec<(&str, &str)> = jobs
-            .iter()
-            .map(|j| (j.step.as_str(), j.state.as_str()))
-            .collect();
-        assert_eq!(steps, [("ingest", "done"), ("certify", "ready")], "{db}");
+        assert_eq!(
+            steps(&p, &s.id).await,
+            [
+                ("ingest".to_owned(), "done".to_owned()),
+                ("certify".into(), "ready".into())
+            ],
+            "{db}"
+        );
         // Ingesting again (a re-run after a lost lease) is harmless: same copy, same digest.
         let again = p
             .registry
@@ -171,6 +173,14 @@ fn offer(tags: &[&str]) -> String {
         "defaults": {"moduleName": "tempfilter"},
     })
     .to_string()
+}
+
+/// The submission's jobs as (step, state), oldest first.
+async fn steps(p: &Pipeline, id: &str) -> Vec<(String, String)> {
+    let jobs = p.market.jobs(id).await.unwrap();
+    jobs.iter()
+        .map(|j| (j.step.as_str().to_owned(), j.state.as_str().to_owned()))
+        .collect()
 }
 
 /// A worker that claims a job and dies: its lease (1 s) is left to run out.
@@ -295,12 +305,14 @@ async fn a_certification_whose_verdict_was_recorded_is_not_run_again() {
             State::InReview,
             "{db}"
         );
-        let jobs = p.market.jobs(&s.id).await.unwrap();
-        let steps: Vec<(&str, &str)> = jobs
-            .iter()
-            .map(|j| (j.step.as_str(), j.state.as_str()))
-            .collect();
-        assert_eq!(steps, [("ingest", "done"), ("certify", "done")], "{db}");
+        assert_eq!(
+            steps(&p, &s.id).await,
+            [
+                ("ingest".to_owned(), "done".to_owned()),
+                ("certify".into(), "done".into())
+            ],
+            "{db}"
+        );
         assert!(!p.run_once().await.unwrap(), "{db}: nothing left to do");
         assert!(
             !p.market.complete(&job, "dead-worker", None).await.unwrap(),

@@ -87,6 +87,7 @@ impl Remote {
             StoreError::Source(format!("invalid image reference docker://{reference}: {e}"))
         })?;
         check_host(reference.resolve_registry())?;
+        let (connect_timeout, read_timeout) = timeouts();
         let config = ClientConfig {
             protocol: if options.tls_verify {
                 ClientProtocol::Https
@@ -94,8 +95,8 @@ impl Remote {
                 ClientProtocol::Http
             },
             accept_invalid_certificates: !options.tls_verify,
-            connect_timeout: Some(timeouts().0),
-            read_timeout: Some(timeouts().1),
+            connect_timeout: Some(connect_timeout),
+            read_timeout: Some(read_timeout),
             ..Default::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
