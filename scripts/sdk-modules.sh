@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real IoT Edge SDK modules the test suite certifies and runs: a Python module
-# (azure-iot-device 2.x from PyPI) and a Node.js module (azure-iot-device + azure-iot-device-mqtt
-# from npm), each a root filesystem tarball for linux/amd64 and linux/arm/v7 (Debian armhf),
+# (azure-iot-device 2.x from PyPI) and a Node.js module (azure-iot-device with the MQTT and AMQP
+# transports, azure-iot-device-mqtt and azure-iot-device-amqp, from npm), each a root filesystem tarball for linux/amd64 and linux/arm/v7 (Debian armhf),
 # with the image config to use. The module code is crates/fixtures/sdk-modules/<kind>/.
 #
 # Nothing comes from a container registry: the base is a Debian minbase made by debootstrap
@@ -200,7 +200,7 @@ stage_python() {
 }
 stage_node() {
   local dest=$1
-  log "node: npm ci (azure-iot-device, azure-iot-device-mqtt)"
+  log "node: npm ci (azure-iot-device, azure-iot-device-mqtt, azure-iot-device-amqp)"
   mkdir -p "$dest"
   cp "$SRC/node/package.json" "$SRC/node/package-lock.json" "$dest/"
   (cd "$dest" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
@@ -237,7 +237,7 @@ module_rootfs() {
       cp -a "$STAGE/node/." "$r/app/"
       install -m 0644 "$SRC/node/app.js" "$r/app/"
       chroot --userspec=1000:1000 "$r" /bin/sh -c \
-        'cd /app && node -e "require(\"azure-iot-device\"); require(\"azure-iot-device-mqtt\"); console.log(require(\"azure-iot-device/package.json\").version)"' \
+        'cd /app && node -e "require(\"azure-iot-device\"); require(\"azure-iot-device-mqtt\"); require(\"azure-iot-device-amqp\"); console.log(require(\"azure-iot-device/package.json\").version)"' \
         >"$w/check.out" || die "node/$arch: the SDK does not load"
       log "node/$arch: azure-iot-device $(cat "$w/check.out") loads ($(chroot "$r" node --version))"
       ;;

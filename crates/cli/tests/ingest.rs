@@ -138,7 +138,9 @@ fn standin_files(name: &str) -> StandinFiles {
         let runs = std::env::temp_dir().join("edgecert-runs");
         for entry in std::fs::read_dir(&runs).unwrap().flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            if file.starts_with(&format!("gw-{run}-")) && file.ends_with(".edgehub.sock") {
+            if file.starts_with(&format!("gw-{run}-"))
+                && (file.ends_with(".edgehub.sock") || file.ends_with(".edgehub-amqp.sock"))
+            {
                 files.edgehub.push(entry.path());
             }
         }
@@ -164,7 +166,11 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
     let (name, mut child) = started_midway(dir.path(), "cli-sigint");
     let standins = standin_files(&name);
     assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
-    assert_eq!(standins.edgehub.len(), 2, "an edgeHub socket per platform");
+    assert_eq!(
+        standins.edgehub.len(),
+        4,
+        "an edgeHub socket per protocol (MQTT, AMQP) and platform"
+    );
     let pid = child.id().to_string();
     sh("kill", &["-INT", &pid]);
     let start = Instant::now();
@@ -210,7 +216,11 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
     let (name, mut child) = started_midway(dir.path(), "cli-sigkill");
     let standins = standin_files(&name);
     assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
-    assert_eq!(standins.edgehub.len(), 2, "an edgeHub socket per platform");
+    assert_eq!(
+        standins.edgehub.len(),
+        4,
+        "an edgeHub socket per protocol (MQTT, AMQP) and platform"
+    );
     // SIGKILL: no handler runs, nothing is cleaned up.
     child.kill().unwrap();
     child.wait().unwrap();

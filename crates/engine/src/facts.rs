@@ -164,12 +164,16 @@ pub struct HubFacts {
     pub unavailable: Option<String>,
     /// Workload API calls: `GET /trust-bundle → 200`.
     pub workload_calls: Vec<String>,
-    /// Milliseconds from the stand-in's start to the first accepted CONNECT.
+    /// Milliseconds from the stand-in's start to the first accepted connection (an MQTT
+    /// CONNECT, an AMQP put-token).
     pub connected_after_ms: Option<u64>,
+    /// The protocol of that connection: `MQTT` or `AMQP`.
+    pub protocol: Option<String>,
     /// The SDK's user agent with its product info (`DeviceClientType`, decoded).
     pub client_type: Option<String>,
     pub model_id: Option<String>,
-    /// Refused CONNECTs, with why (bad SAS token, wrong client id).
+    /// Refused connections, with why (bad SAS token, wrong client id, an AMQP link attached
+    /// without a valid put-token).
     pub refused: Vec<String>,
     /// TLS handshakes that failed (the module does not trust the trust bundle).
     pub tls_failures: Vec<String>,
@@ -211,13 +215,14 @@ impl HubFacts {
     /// messages on output1`.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
+        let protocol = self.protocol.as_deref().unwrap_or("MQTT");
         match (self.connected_after_ms, &self.client_type) {
             (Some(ms), Some(ua)) => parts.push(format!(
-                "connected to edgeHub over MQTT after {:.1} s as `{ua}`",
+                "connected to edgeHub over {protocol} after {:.1} s as `{ua}`",
                 ms as f64 / 1000.0
             )),
             (Some(ms), None) => parts.push(format!(
-                "connected to edgeHub over MQTT after {:.1} s",
+                "connected to edgeHub over {protocol} after {:.1} s",
                 ms as f64 / 1000.0
             )),
             (None, _) => {

@@ -76,18 +76,39 @@ impl Observed {
     }
 }
 
-/// One CONNECT.
+/// One connection attempt: an MQTT CONNECT, or an AMQP connection's CBS put-token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     /// Since the stand-in started.
     pub after: Duration,
+    pub protocol: Protocol,
+    /// MQTT: the CONNECT's client id; AMQP: `{device}/{module}` of the SAS token's audience.
     pub client_id: String,
-    /// `DeviceClientType`, percent-decoded: the SDK's user agent with the product info glued on.
+    /// The SDK's user agent with the product info glued on: MQTT's `DeviceClientType`
+    /// (percent-decoded), AMQP's `com.microsoft:client-version` link property.
     pub client_type: Option<String>,
     pub model_id: Option<String>,
     pub api_version: Option<String>,
     /// Why it was refused; `None` when accepted.
     pub refused: Option<String>,
+}
+
+/// How a module reached the stand-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// MQTT 3.1.1 over TLS on 8883.
+    Mqtt,
+    /// AMQP 1.0 over TLS on 5671 (`amqp` submodule).
+    Amqp,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Mqtt => "MQTT",
+            Protocol::Amqp => "AMQP",
+        }
+    }
 }
 
 /// The stand-in for one module's run.
@@ -194,21 +215,29 @@ impl EdgeHub {
 
     /// One client: the TLS handshake, then its MQTT session; what went wrong is recorded.
     pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) {
-        let tls = match tokio::time::timeout(Duration::from_secs(30), self.inner.tls.accept(stream))
-            .await
-        {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                self.note(|o| o.tls_failures.push(e.to_string()));
-                return;
-            }
-            Err(_) => {
-                self.note(|o| o.tls_failures.push("no TLS handshake within 30 s".into()));
-                return;
-            }
+        let Some(tls) = self.handshake(stream).await else {
+            return;
         };
         if let Err(e) = self.session(tls).await {
             self.note(|o| o.protocol_errors.push(e));
+        }
+    }
+
+    /// The server side of a TLS handshake with the run's certificate; a failure is recorded.
+    async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+    ) -> Option<tokio_rustls::server::TlsStream<S>> {
+        match tokio::time::timeout(Duration::from_secs(30), self.inner.tls.accept(stream)).await {
+            Ok(Ok(s)) => Some(s),
+            Ok(Err(e)) => {
+                self.note(|o| o.tls_failures.push(e.to_string()));
+                None
+            }
+            Err(_) => {
+                self.note(|o| o.tls_failures.push("no TLS handshake within 30 s".into()));
+                None
+            }
         }
     }
 
@@ -259,6 +288,7 @@ impl EdgeHub {
         let id = &self.inner.identity;
         let mut connection = Connection {
             after: self.inner.started.elapsed(),
+            protocol: Protocol::Mqtt,
             client_id: c.client_id.clone(),
             client_type: None,
             model_id: None,
@@ -413,24 +443,27 @@ impl EdgeHub {
             && (rest.is_empty() || rest.starts_with('/'))
         {
             let bag = rest.trim_start_matches('/');
-            let output = output_name(bag);
             let mut sample = property_bag(bag);
-            sample.output = output.clone();
-            sample.body = String::from_utf8_lossy(&p.payload[..p.payload.len().min(SAMPLE_BYTES)])
-                .into_owned();
-            self.note(|o| {
-                *o.outputs.entry(output.clone()).or_default() += 1;
-                let kept = o.samples.entry(output).or_default();
-                if kept.len() < SAMPLES {
-                    kept.push(sample);
-                }
-            });
+            sample.output = output_name(bag);
+            self.record_message(sample, &p.payload);
             return Ok(Vec::new());
         }
         Err(format!(
             "PUBLISH to {topic:?}: not a topic edgeHub takes from module {}/{}",
             id.device, id.module
         ))
+    }
+
+    /// Counts a message on its output and keeps it if it is among the output's first few.
+    fn record_message(&self, mut sample: SentMessage, body: &[u8]) {
+        sample.body = String::from_utf8_lossy(&body[..body.len().min(SAMPLE_BYTES)]).into_owned();
+        self.note(|o| {
+            *o.outputs.entry(sample.output.clone()).or_default() += 1;
+            let kept = o.samples.entry(sample.output.clone()).or_default();
+            if kept.len() < SAMPLES {
+                kept.push(sample);
+            }
+        });
     }
 
     /// The twin as a GET returns it: desired (the offer's defaults) and reported, each with
@@ -695,6 +728,8 @@ async fn send<S: AsyncWrite + Unpin>(stream: &mut S, packet: Packet) -> Result<(
         .map_err(|e| format!("writing: {e}"))?;
     stream.flush().await.map_err(|e| format!("writing: {e}"))
 }
+
+mod amqp;
 
 #[cfg(test)]
 mod tests;

@@ -1,29 +1,47 @@
-//! Port 8883 for every run on this host at once. The SDKs connect to edgeHub on port 8883 of
-//! `IOTEDGE_GATEWAYHOSTNAME`, fixed; concurrent runs (parallel tests, two CI jobs on one
-//! engine) would each need that port on the same address (the `azure-iot-edge` bridge's
-//! gateway). So each run gets its own gateway host name (which its certificate carries and the
+//! Ports 8883 (MQTT) and 5671 (AMQP) for every run on this host at once. The SDKs connect to
+//! edgeHub on those ports of `IOTEDGE_GATEWAYHOSTNAME`, fixed; concurrent runs (parallel
+//! tests, two CI jobs on one engine) would each need them on the same address (the
+//! `azure-iot-edge` bridge's gateway). So each run gets its own gateway host name (which its certificate carries and the
 //! SDKs send as TLS SNI), every run listens on the shared address with `SO_REUSEPORT` (the
 //! kernel hands each new connection to any one of the listeners), and whichever listener takes
 //! a connection reads the ClientHello's server name and passes the raw bytes on to that run's
-//! edgeHub stand-in through its unix socket in the private run directory. A run that ends
-//! closes its listener and socket; the others carry on.
+//! edgeHub stand-in through its unix socket for that protocol in the private run directory. A
+//! run that ends closes its listeners and sockets; the others carry on.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixStream};
 
-use crate::edgehub::EdgeHub;
+use crate::edgehub::{EdgeHub, Protocol};
 
 /// The largest ClientHello read before giving up (TLS allows 16 KiB records; a hello with many
 /// extensions can span a few).
 const MAX_HELLO: usize = 64 * 1024;
 
-/// The unix socket a run's stand-in answers on for gateway `name`, in `dir`.
-pub fn socket_for(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.edgehub.sock"))
+/// The unix socket a run's stand-in answers `protocol` on for gateway `name`, in `dir`.
+pub fn socket_for(dir: &Path, name: &str, protocol: Protocol) -> PathBuf {
+    match protocol {
+        Protocol::Mqtt => dir.join(format!("{name}.edgehub.sock")),
+        Protocol::Amqp => dir.join(format!("{name}.edgehub-amqp.sock")),
+    }
+}
+
+/// The ports edgeHub listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub mqtt: u16,
+    pub amqp: u16,
+}
+
+impl Ports {
+    /// edgeHub's: MQTT over TLS on 8883, AMQP over TLS on 5671.
+    pub const EDGEHUB: Ports = Ports {
+        mqtt: 8883,
+        amqp: 5671,
+    };
 }
 
 /// Whether `name` is usable as a gateway host name and a file name: a DNS label or dotted
@@ -39,17 +57,18 @@ pub fn valid_name(name: &str) -> bool {
         })
 }
 
-/// One run's share of port 8883: its listener on the shared address and its stand-in's socket.
+/// One run's share of the ports: its listeners on the shared address and its stand-in's sockets.
 pub struct Gateway {
-    socket: PathBuf,
+    sockets: Vec<PathBuf>,
     stop: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Gateway {
-    /// Serves `hub` as gateway `name` (its certificate's name) on `addr`, beside the other runs
-    /// of this user on this host; `dir` is the private directory the runs share.
+    /// Serves `hub` as gateway `name` (its certificate's name) on `ports` of `ip`, beside the
+    /// other runs of this user on this host; `dir` is the private directory the runs share.
     pub async fn start(
-        addr: SocketAddr,
+        ip: IpAddr,
+        ports: Ports,
         name: &str,
         hub: EdgeHub,
         dir: &Path,
@@ -60,17 +79,21 @@ impl Gateway {
                 format!("gateway name {name:?}: letters, digits, '-' and dots only"),
             ));
         }
-        let socket = socket_for(dir, name);
-        let _ = std::fs::remove_file(&socket);
-        let unix = UnixListener::bind(&socket)?;
-        let tcp = shared_listener(addr)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(serve_unix(unix, hub, stopped.clone()));
-        tokio::spawn(route(tcp, dir.to_owned(), stopped));
-        Ok(Gateway {
-            socket,
+        let mut gateway = Gateway {
+            sockets: Vec::new(),
             stop: Some(stop),
-        })
+        };
+        for (protocol, port) in [(Protocol::Mqtt, ports.mqtt), (Protocol::Amqp, ports.amqp)] {
+            let socket = socket_for(dir, name, protocol);
+            let _ = std::fs::remove_file(&socket);
+            let unix = UnixListener::bind(&socket)?;
+            gateway.sockets.push(socket);
+            let tcp = shared_listener(SocketAddr::new(ip, port))?;
+            tokio::spawn(serve_unix(unix, hub.clone(), protocol, stopped.clone()));
+            tokio::spawn(route(tcp, dir.to_owned(), protocol, stopped.clone()));
+        }
+        Ok(gateway)
     }
 }
 
@@ -79,7 +102,9 @@ impl Drop for Gateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(true);
         }
-        let _ = std::fs::remove_file(&self.socket);
+        for socket in &self.sockets {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
@@ -99,6 +124,7 @@ fn shared_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
 async fn serve_unix(
     unix: UnixListener,
     hub: EdgeHub,
+    protocol: Protocol,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
@@ -108,14 +134,24 @@ async fn serve_unix(
             accepted = unix.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let hub = hub.clone();
-                tasks.spawn(async move { hub.serve_stream(stream).await });
+                tasks.spawn(async move {
+                    match protocol {
+                        Protocol::Mqtt => hub.serve_stream(stream).await,
+                        Protocol::Amqp => hub.serve_amqp_stream(stream).await,
+                    }
+                });
             }
         }
     }
     tasks.abort_all();
 }
 
-async fn route(tcp: TcpListener, dir: PathBuf, mut stopped: tokio::sync::watch::Receiver<bool>) {
+async fn route(
+    tcp: TcpListener,
+    dir: PathBuf,
+    protocol: Protocol,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -123,7 +159,7 @@ async fn route(tcp: TcpListener, dir: PathBuf, mut stopped: tokio::sync::watch::
             accepted = tcp.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let dir = dir.clone();
-                tasks.spawn(async move { forward(stream, &dir).await });
+                tasks.spawn(async move { forward(stream, &dir, protocol).await });
             }
         }
     }
@@ -134,7 +170,7 @@ async fn route(tcp: TcpListener, dir: PathBuf, mut stopped: tokio::sync::watch::
 
 /// Reads the ClientHello's server name and splices the connection to that run's stand-in.
 /// Connections without a name, or for a run that is not here, are closed.
-async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path) {
+async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path, protocol: Protocol) {
     let Ok(Ok(Some((hello, name)))) =
         tokio::time::timeout(Duration::from_secs(10), server_name(&mut tcp)).await
     else {
@@ -143,7 +179,7 @@ async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path) {
     if !valid_name(&name) {
         return;
     }
-    let Ok(mut run) = UnixStream::connect(socket_for(dir, &name)).await else {
+    let Ok(mut run) = UnixStream::connect(socket_for(dir, &name, protocol)).await else {
         return;
     };
     if run.write_all(&hello).await.is_err() {
@@ -224,34 +260,49 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_runs_share_the_port_and_each_connection_reaches_its_own_run() {
         let dir = tempfile::tempdir().unwrap();
-        // A free port, then both runs bind it.
-        let addr = {
+        // Two free ports, then both runs bind them.
+        let free = || {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap()
+            l.local_addr().unwrap().port()
         };
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let ports = Ports {
+            mqtt: free(),
+            amqp: free(),
+        };
+        let addrs = [
+            SocketAddr::new(ip, ports.mqtt),
+            SocketAddr::new(ip, ports.amqp),
+        ];
         let (ca_a, ca_b) = (RunCa::new("a").unwrap(), RunCa::new("b").unwrap());
         let (hub_a, hub_b) = (hub("a", "run-a", &ca_a), hub("b", "run-b", &ca_b));
-        let a = Gateway::start(addr, "run-a", hub_a.clone(), dir.path())
+        let a = Gateway::start(ip, ports, "run-a", hub_a.clone(), dir.path())
             .await
             .unwrap();
-        let b = Gateway::start(addr, "run-b", hub_b.clone(), dir.path())
+        let b = Gateway::start(ip, ports, "run-b", hub_b.clone(), dir.path())
             .await
             .unwrap();
-        // The kernel spreads connections over both listeners; each must land on its run.
-        for _ in 0..20 {
-            assert!(handshake(addr, "run-a", &ca_a).await);
-            assert!(handshake(addr, "run-b", &ca_b).await);
+        // The kernel spreads connections over both listeners; each must land on its run, on
+        // either port.
+        for addr in addrs {
+            for _ in 0..20 {
+                assert!(handshake(addr, "run-a", &ca_a).await);
+                assert!(handshake(addr, "run-b", &ca_b).await);
+            }
+            // A name no run serves: closed, and neither stand-in saw a handshake fail.
+            assert!(!handshake(addr, "run-c", &ca_a).await);
         }
-        // A name no run serves: closed, and neither stand-in saw a handshake fail.
-        assert!(!handshake(addr, "run-c", &ca_a).await);
         assert!(hub_a.observed().tls_failures.is_empty());
         assert!(hub_b.observed().tls_failures.is_empty());
         // Run a ends: run b still answers on the same port, a's socket is gone.
         drop(a);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!socket_for(dir.path(), "run-a").exists());
-        for _ in 0..10 {
-            assert!(handshake(addr, "run-b", &ca_b).await);
+        assert!(!socket_for(dir.path(), "run-a", Protocol::Mqtt).exists());
+        assert!(!socket_for(dir.path(), "run-a", Protocol::Amqp).exists());
+        for addr in addrs {
+            for _ in 0..10 {
+                assert!(handshake(addr, "run-b", &ca_b).await);
+            }
         }
         drop(b);
     }

@@ -1,6 +1,6 @@
 //! One platform's stand-ins for the IoT Edge runtime around the module's container: the
 //! workload API on the socket bound at `/var/run/iotedge/workload.sock` ([`crate::workload`])
-//! and edgeHub on port 8883 of the gateway host name ([`crate::edgehub`], reached through
+//! and edgeHub on ports 8883 (MQTT) and 5671 (AMQP) of the gateway host name ([`crate::edgehub`], reached through
 //! [`crate::gateway`]), made for this run with their own CA and module key, and gone with it.
 //!
 //! The gateway host name is the run's own (`gw-<run>-<platform>`, also the name in edgeHub's
@@ -9,7 +9,7 @@
 //! A module that sets its own networking in createOptions (host network, other networks) gets
 //! the workload API only; its facts say why there was no edgeHub.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,11 +18,8 @@ use edgecert_engine::facts::HubFacts;
 use serde_json::Value;
 
 use crate::edgehub::EdgeHub;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, Ports};
 use crate::workload::{ModuleIdentity, RunCa, Workload};
-
-/// The port the SDKs connect to edgeHub on (MQTT over TLS).
-pub const MQTT_PORT: u16 = 8883;
 
 /// The stand-ins of one platform's run; dropping them stops them.
 pub struct Standins {
@@ -95,15 +92,16 @@ impl Standins {
         };
         let hub = EdgeHub::new(identity, &name, workload.key(), &ca, desired)
             .map_err(|e| format!("cannot set up the edgeHub stand-in: {e}"))?;
-        match Gateway::start(SocketAddr::new(ip, MQTT_PORT), &name, hub.clone(), &dir).await {
+        match Gateway::start(ip, Ports::EDGEHUB, &name, hub.clone(), &dir).await {
             Ok(g) => {
                 standins._gateway = Some(g);
                 standins.hub = Some(hub);
                 standins.gateway = Some((name, ip.to_string()));
             }
             Err(e) => {
+                let Ports { mqtt, amqp } = Ports::EDGEHUB;
                 standins.unavailable = Some(format!(
-                    "cannot listen on {ip}:{MQTT_PORT} for the module: {e}"
+                    "cannot listen on {ip}:{mqtt} and {ip}:{amqp} for the module: {e}"
                 ));
             }
         }
@@ -128,6 +126,7 @@ impl Standins {
         let seen = hub.observed();
         if let Some(c) = seen.connected() {
             facts.connected_after_ms = Some(u64::try_from(c.after.as_millis()).unwrap_or(u64::MAX));
+            facts.protocol = Some(c.protocol.name().to_owned());
             facts.client_type = c.client_type.clone();
             facts.model_id = c.model_id.clone();
         }

@@ -76,7 +76,8 @@ fn dead(run_id: &str) -> bool {
     file.try_lock().is_ok()
 }
 
-/// Removes the edgeHub stand-in sockets (`gw-<run>-<platform>.edgehub.sock`) of runs that
+/// Removes the edgeHub stand-in sockets (`gw-<run>-<platform>.edgehub.sock`, and
+/// `….edgehub-amqp.sock`) of runs that
 /// are not alive: a run holds its lock for as long as its stand-ins listen, so a socket whose
 /// run's lock is free or gone was left by a killed process. Returns problems.
 fn sweep_sockets() -> Vec<String> {
@@ -91,6 +92,7 @@ fn sweep_sockets() -> Vec<String> {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(run) = name
             .strip_suffix(".edgehub.sock")
+            .or_else(|| name.strip_suffix(".edgehub-amqp.sock"))
             .and_then(|n| n.strip_prefix("gw-"))
             .and_then(|n| n.split('-').next())
         else {
@@ -247,11 +249,14 @@ mod tests {
         let _held = RunLock::hold(&live).unwrap();
         let keep = dir.join(format!("gw-{live}-amd64.edgehub.sock"));
         let gone = dir.join(format!("gw-{dead_run}-arm32v7.edgehub.sock"));
+        let gone_amqp = dir.join(format!("gw-{dead_run}-arm32v7.edgehub-amqp.sock"));
         let _a = std::os::unix::net::UnixListener::bind(&keep).unwrap();
         let _b = std::os::unix::net::UnixListener::bind(&gone).unwrap();
+        let _c = std::os::unix::net::UnixListener::bind(&gone_amqp).unwrap();
         assert!(sweep_sockets().is_empty());
         assert!(keep.exists(), "a live run's socket stays");
         assert!(!gone.exists(), "a dead run's socket goes");
+        assert!(!gone_amqp.exists(), "a dead run's AMQP socket goes");
         std::fs::remove_file(keep).unwrap();
     }
 

@@ -1,6 +1,6 @@
 //! The ingestion test with real IoT Edge SDK modules (issue 10): the Python module
-//! (azure-iot-device 2.14 from PyPI) and the Node.js module (azure-iot-device and
-//! azure-iot-device-mqtt from npm), each on a Debian bookworm base built from the Debian mirror
+//! (azure-iot-device 2.14 from PyPI) and the Node.js module (azure-iot-device with
+//! azure-iot-device-mqtt, and again with azure-iot-device-amqp, from npm), each on a Debian bookworm base built from the Debian mirror
 //! (`scripts/sdk-modules.sh`, cached), on linux/amd64 and linux/arm/v7 (qemu). Inside IoT Edge a
 //! module's first act is to ask the workload API for the trust bundle and a SAS signature and
 //! connect to edgeHub: with the stand-ins around the container, both connect, read their twin,
@@ -72,15 +72,15 @@ fn said<'a>(summary: &'a str, platform: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
+/// `protocol`: `MQTT`, or `AMQP` (the Node module with azure-iot-device-amqp).
+fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str, protocol: &str) {
     let identifier = format!("contoso.{offer}.standard");
     // The modules put EDGECERT_PRODUCT_INFO into the SDK's product info (EC701's identifier).
-    let r = check(
-        kind,
-        offer,
-        json!({"EDGECERT_PRODUCT_INFO": identifier}),
-        25,
-    );
+    let mut env = json!({"EDGECERT_PRODUCT_INFO": identifier});
+    if protocol == "AMQP" {
+        env["EDGECERT_TRANSPORT"] = json!("amqp");
+    }
+    let r = check(kind, offer, env, 25);
     // EC101, EC201 and EC806 too: no false findings on a real Debian image with the real
     // SDKs (GnuTLS's self-test keys, the storage emulator's key in npm packages, the standard
     // /dev nodes of a debootstrap tree are information, not failures).
@@ -122,7 +122,7 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
     for platform in ["linux/amd64", "linux/arm/v7"] {
         let s = said(summary, platform);
         assert!(
-            s.contains("connected to edgeHub over MQTT"),
+            s.contains(&format!("connected to edgeHub over {protocol}")),
             "{platform}: {summary}"
         );
         assert!(
@@ -143,14 +143,23 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str) {
 #[test]
 fn the_python_module_connects_reads_its_twin_and_sends_on_its_output() {
     if engine_up() {
-        connects_reads_its_twin_and_sends(SdkKind::Python, "pyfilter");
+        connects_reads_its_twin_and_sends(SdkKind::Python, "pyfilter", "MQTT");
     }
 }
 
 #[test]
 fn the_node_module_connects_reads_its_twin_and_sends_on_its_output() {
     if engine_up() {
-        connects_reads_its_twin_and_sends(SdkKind::Node, "nodefilter");
+        connects_reads_its_twin_and_sends(SdkKind::Node, "nodefilter", "MQTT");
+    }
+}
+
+/// The same Node module with the AMQP transport (`azure-iot-device-amqp`, what the .NET SDK
+/// defaults to): TLS on 5671, no SASL, CBS put-token, the twin and events links.
+#[test]
+fn the_node_module_over_amqp_connects_reads_its_twin_and_sends_on_its_output() {
+    if engine_up() {
+        connects_reads_its_twin_and_sends(SdkKind::Node, "amqpfilter", "AMQP");
     }
 }
 

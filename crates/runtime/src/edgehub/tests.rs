@@ -492,3 +492,5 @@ async fn hostile_bytes_end_the_session_without_a_panic() {
         seen.outputs
     );
 }
+
+mod amqp;
