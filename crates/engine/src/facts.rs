@@ -178,6 +178,9 @@ pub struct HubFacts {
     /// TLS handshakes that failed (the module does not trust the trust bundle).
     pub tls_failures: Vec<String>,
     pub twin_reads: u32,
+    /// Desired-property patches the stand-in sent (after the twin read, to a module that
+    /// listens for them).
+    pub desired_patches: u32,
     pub reported_patches: usize,
     /// Messages per output (`""`: without an output name).
     pub outputs: BTreeMap<String, u64>,
@@ -241,6 +244,12 @@ impl HubFacts {
         }
         if self.twin_reads > 0 {
             parts.push("read its twin".to_owned());
+        }
+        if self.desired_patches > 0 {
+            parts.push(format!(
+                "got {} desired-property patch(es)",
+                self.desired_patches
+            ));
         }
         if self.reported_patches > 0 {
             parts.push(format!(

@@ -57,6 +57,9 @@ pub struct Observed {
     /// Topic filters subscribed to.
     pub subscriptions: BTreeSet<String>,
     pub twin_reads: u32,
+    /// Desired-property patches the stand-in sent the module (one, once it has read its twin
+    /// and subscribed to desired-property updates, as a redeployment would).
+    pub desired_patches: u32,
     /// Reported-property patches, in order.
     pub reported: Vec<Value>,
     /// Messages per output name (`""`: sent without an output, as device telemetry).
@@ -280,6 +283,24 @@ impl EdgeHub {
             for answer in self.handle(packet)? {
                 send(&mut stream, answer).await?;
             }
+            let subscribed = |o: &Observed| {
+                o.subscriptions
+                    .iter()
+                    .any(|f| f.starts_with("$iothub/twin/PATCH/properties/desired/"))
+            };
+            if let Some(patch) = self.desired_patch_due(subscribed) {
+                send(
+                    &mut stream,
+                    reply(
+                        format!(
+                            "$iothub/twin/PATCH/properties/desired/?$version={}",
+                            patch.1
+                        ),
+                        patch.0.to_string(),
+                    ),
+                )
+                .await?;
+            }
         }
     }
 
@@ -466,14 +487,36 @@ impl EdgeHub {
         });
     }
 
+    /// The desired-property patch to send now, with its `$version`: once per run, when the
+    /// module has read its twin and `subscribed` says it listens for desired properties. The
+    /// patch carries the offer's defaults again under the next version, as a redeployment of
+    /// the same manifest does: a module that crashes handling it is caught by EC402.
+    fn desired_patch_due(&self, subscribed: impl Fn(&Observed) -> bool) -> Option<(Value, u32)> {
+        let mut due = false;
+        self.note(|o| {
+            if o.twin_reads > 0 && o.desired_patches == 0 && subscribed(o) {
+                o.desired_patches = 1;
+                due = true;
+            }
+        });
+        if !due {
+            return None;
+        }
+        let (desired, _) = self.twin();
+        let version = desired["$version"].as_u64().unwrap_or(2) as u32;
+        Some((desired, version))
+    }
+
     /// The twin as a GET returns it: desired (the offer's defaults) and reported, each with
-    /// its `$version`.
+    /// its `$version` (desired's moves on with each patch sent).
     fn twin(&self) -> (Value, Value) {
         let mut desired = match &self.inner.desired {
             Value::Object(m) => Value::Object(m.clone()),
             _ => json!({}),
         };
-        desired["$version"] = json!(1);
+        let mut sent = 0;
+        self.note(|o| sent = o.desired_patches);
+        desired["$version"] = json!(1 + sent);
         let mut reported = json!({});
         let mut patches = 0;
         self.note(|o| {

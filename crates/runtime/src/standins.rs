@@ -137,6 +137,7 @@ impl Standins {
             .collect();
         facts.tls_failures = seen.tls_failures;
         facts.twin_reads = seen.twin_reads;
+        facts.desired_patches = seen.desired_patches;
         facts.reported_patches = seen.reported.len();
         facts.outputs = seen.outputs;
         facts.messages = seen.samples.into_values().flatten().collect();

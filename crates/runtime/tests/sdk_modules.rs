@@ -130,6 +130,12 @@ fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str, protocol: &str)
             "{platform}: product info: {summary}"
         );
         assert!(s.contains("read its twin"), "{platform}: {summary}");
+        // Both listen for desired properties: the stand-in sends one patch, and the module
+        // stays up through it (EC402 passed above).
+        assert!(
+            s.contains("got 1 desired-property patch(es)"),
+            "{platform}: {summary}"
+        );
         assert!(s.contains("reported properties"), "{platform}: {summary}");
         assert!(s.contains("on `output1`"), "{platform}: {summary}");
         assert!(

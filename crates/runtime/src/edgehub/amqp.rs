@@ -48,7 +48,7 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
-use super::{Connection, EdgeHub, Protocol, percent_decode, verify_sas};
+use super::{Connection, EdgeHub, Observed, Protocol, percent_decode, verify_sas};
 
 /// edgeHub's largest message on a link (`Constants.AmqpMaxMessageSize`).
 const MAX_MESSAGE: u64 = 1024 * 1024;
@@ -56,6 +56,9 @@ const MAX_MESSAGE: u64 = 1024 * 1024;
 /// The protocol headers: plain AMQP, and AMQP under SASL.
 const AMQP_HEADER: [u8; 8] = *b"AMQP\x00\x01\x00\x00";
 const SASL_HEADER: [u8; 8] = *b"AMQP\x03\x01\x00\x00";
+
+/// The twin resource a module subscribes to desired-property updates with (PUT).
+const DESIRED_RESOURCE: &str = "/notifications/twin/properties/desired";
 
 /// The link property carrying the SDK's user agent and product info.
 const CLIENT_VERSION: &str = "com.microsoft:client-version";
@@ -435,6 +438,19 @@ impl EdgeHub {
                 .data(Binary::from(body.into_bytes()))
                 .build();
             state.queue(Kind::Twin).send(reply);
+            // A desired-property patch, once the module has read its twin and listens: a
+            // message without a correlation id on the twin link.
+            let listens = |o: &Observed| {
+                o.subscriptions
+                    .contains(&format!("amqp:{DESIRED_RESOURCE}"))
+            };
+            if let Some((patch, _)) = self.desired_patch_due(listens) {
+                let message = Message::builder()
+                    .properties(Properties::default())
+                    .data(Binary::from(patch.to_string().into_bytes()))
+                    .build();
+                state.queue(Kind::Twin).send(message);
+            }
         }
     }
 

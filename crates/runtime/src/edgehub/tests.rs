@@ -208,6 +208,25 @@ async fn a_module_connects_reads_its_twin_reports_and_sends_on_its_outputs() {
         }
     }
     assert_eq!(status.as_deref(), Some("$iothub/twin/res/204/?$rid=77"));
+    // Listening for desired properties after the twin read: one patch, the next $version.
+    send(
+        &mut s,
+        Packet::Subscribe(Subscribe::new(
+            "$iothub/twin/PATCH/properties/desired/#",
+            QoS::AtMostOnce,
+        )),
+    )
+    .await;
+    assert!(matches!(recv(&mut s, &mut buf).await, Packet::SubAck(_)));
+    let Packet::Publish(patch) = recv(&mut s, &mut buf).await else {
+        panic!("a desired-property patch")
+    };
+    assert_eq!(
+        patch.topic,
+        "$iothub/twin/PATCH/properties/desired/?$version=2"
+    );
+    let patch: serde_json::Value = serde_json::from_slice(&patch.payload).unwrap();
+    assert_eq!(patch, json!({"threshold": 45, "$version": 2}));
     // Outputs: Python's property bag, Node's with its trailing '/', plain telemetry.
     let events = "devices/edgecert-device/modules/tempfilter/messages/events";
     for (i, topic) in [
@@ -241,6 +260,7 @@ async fn a_module_connects_reads_its_twin_reports_and_sends_on_its_outputs() {
         "{c:?}"
     );
     assert_eq!(seen.twin_reads, 1);
+    assert_eq!(seen.desired_patches, 1, "one patch per run");
     assert_eq!(seen.reported, vec![json!({"started": true})]);
     assert_eq!(seen.outputs.get("output1"), Some(&2));
     assert_eq!(seen.outputs.get("alerts high"), Some(&1));

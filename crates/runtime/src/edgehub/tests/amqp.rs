@@ -307,12 +307,50 @@ async fn a_node_module_authenticates_reads_its_twin_reports_and_sends_over_amqp(
     serde_json::from_slice::<serde_json::Value>(&data_of(bad.message()))
         .expect("an error reply's body is JSON");
 
+    // Listening for desired properties (PUT, as `twin.on('properties.desired')` sends it): 200,
+    // then one patch without a correlation id, under the next $version.
+    let mut put = twin_request("PUT", "c-put", " ");
+    put.message_annotations.as_mut().unwrap().0.insert(
+        OwnedKey::Symbol(Symbol::from("resource")),
+        Value::String("/notifications/twin/properties/desired".into()),
+    );
+    twin_tx.send(put).await.unwrap();
+    let mut got_put = false;
+    let mut patch = None;
+    for _ in 0..2 {
+        let m = tokio::time::timeout(Duration::from_secs(10), twin_rx.recv::<Body<Value>>())
+            .await
+            .expect("a twin message")
+            .unwrap();
+        twin_rx.accept(&m).await.unwrap();
+        let correlation = m
+            .message()
+            .properties
+            .as_ref()
+            .and_then(|p| p.correlation_id.clone());
+        match correlation {
+            Some(id) => {
+                assert_eq!(id, MessageId::String("c-put".into()));
+                assert_eq!(status_of(m.message()), Some(Value::Int(200)));
+                got_put = true;
+            }
+            None => {
+                patch = Some(
+                    serde_json::from_slice::<serde_json::Value>(&data_of(m.message())).unwrap(),
+                )
+            }
+        }
+    }
+    assert!(got_put);
+    assert_eq!(patch, Some(json!({"threshold": 45, "$version": 2})));
+
     let seen = h.hub.observed();
     let connected = seen.connected().expect("an accepted connection");
     assert_eq!(connected.protocol, Protocol::Amqp);
     assert_eq!(connected.client_type.as_deref(), Some(UA));
     assert_eq!(connected.client_id, "edgecert-device/tempfilter");
     assert_eq!(seen.twin_reads, 1);
+    assert_eq!(seen.desired_patches, 1);
     assert_eq!(seen.reported, vec![json!({"started": true})]);
     assert_eq!(seen.outputs.get("output1"), Some(&2));
     let sample = &seen.samples["output1"][0];
