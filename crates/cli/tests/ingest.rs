@@ -139,7 +139,9 @@ fn standin_files(name: &str) -> StandinFiles {
         for entry in std::fs::read_dir(&runs).unwrap().flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
             if file.starts_with(&format!("gw-{run}-"))
-                && (file.ends_with(".edgehub.sock") || file.ends_with(".edgehub-amqp.sock"))
+                && edgecert_runtime::gateway::SOCKET_SUFFIXES
+                    .iter()
+                    .any(|suffix| file.ends_with(suffix))
             {
                 files.edgehub.push(entry.path());
             }
@@ -166,10 +168,12 @@ fn sigint_midway_leaves_nothing_in_the_engine() {
     let (name, mut child) = started_midway(dir.path(), "cli-sigint");
     let standins = standin_files(&name);
     assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
+    // Three per platform: MQTT, AMQP and WebSockets (the tests run as root, which may listen
+    // on 443).
     assert_eq!(
         standins.edgehub.len(),
-        4,
-        "an edgeHub socket per protocol (MQTT, AMQP) and platform"
+        6,
+        "an edgeHub socket per service (MQTT, AMQP, WebSockets) and platform"
     );
     let pid = child.id().to_string();
     sh("kill", &["-INT", &pid]);
@@ -216,10 +220,12 @@ fn the_next_run_sweeps_what_a_killed_run_left() {
     let (name, mut child) = started_midway(dir.path(), "cli-sigkill");
     let standins = standin_files(&name);
     assert_eq!(standins.workload.len(), 2, "a workload socket per platform");
+    // Three per platform: MQTT, AMQP and WebSockets (the tests run as root, which may listen
+    // on 443).
     assert_eq!(
         standins.edgehub.len(),
-        4,
-        "an edgeHub socket per protocol (MQTT, AMQP) and platform"
+        6,
+        "an edgeHub socket per service (MQTT, AMQP, WebSockets) and platform"
     );
     // SIGKILL: no handler runs, nothing is cleaned up.
     child.kill().unwrap();

@@ -162,6 +162,9 @@ pub struct HubFacts {
     /// Why the edgeHub stand-in was not reachable for this module (createOptions networking,
     /// the port could not be had, …); the workload API may still have answered.
     pub unavailable: Option<String>,
+    /// Parts of edgeHub the stand-in could not serve in this run, with why (MQTT and AMQP over
+    /// WebSockets when port 443 could not be had).
+    pub not_served: Vec<String>,
     /// Workload API calls: `GET /trust-bundle → 200`.
     pub workload_calls: Vec<String>,
     /// Milliseconds from the stand-in's start to the first accepted connection (an MQTT
@@ -231,8 +234,13 @@ impl HubFacts {
             (None, _) => {
                 if let Some(why) = &self.unavailable {
                     parts.push(format!("no edgeHub stand-in ({why})"));
-                } else {
+                } else if self.not_served.is_empty() {
                     parts.push("never connected to edgeHub".to_owned());
+                } else {
+                    parts.push(format!(
+                        "never connected to edgeHub (not served in this run: {})",
+                        self.not_served.join("; ")
+                    ));
                 }
             }
         }

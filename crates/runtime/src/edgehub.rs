@@ -97,12 +97,17 @@ pub struct Connection {
 }
 
 /// How a module reached the stand-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
     /// MQTT 3.1.1 over TLS on 8883.
+    #[default]
     Mqtt,
     /// AMQP 1.0 over TLS on 5671 (`amqp` submodule).
     Amqp,
+    /// MQTT over WebSockets, TLS on 443 (`websocket` submodule).
+    MqttWs,
+    /// AMQP over WebSockets, TLS on 443.
+    AmqpWs,
 }
 
 impl Protocol {
@@ -110,6 +115,8 @@ impl Protocol {
         match self {
             Protocol::Mqtt => "MQTT",
             Protocol::Amqp => "AMQP",
+            Protocol::MqttWs => "MQTT over WebSockets",
+            Protocol::AmqpWs => "AMQP over WebSockets",
         }
     }
 }
@@ -248,7 +255,16 @@ impl EdgeHub {
     /// `Err`: a protocol error (recorded by the caller).
     pub async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
+        stream: S,
+    ) -> Result<(), String> {
+        self.session_as(stream, Protocol::Mqtt).await
+    }
+
+    /// [`Self::session`], recorded as `protocol` (MQTT, or MQTT over WebSockets).
+    async fn session_as<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
         mut stream: S,
+        protocol: Protocol,
     ) -> Result<(), String> {
         let mut buf = BytesMut::with_capacity(4096);
         let first =
@@ -259,7 +275,7 @@ impl EdgeHub {
             return Err("the first packet is not CONNECT".into());
         };
         let keep_alive = connect.keep_alive;
-        let (code, connection) = self.judge(&connect);
+        let (code, connection) = self.judge(&connect, protocol);
         let accepted = code == ConnectReturnCode::Success;
         self.note(|o| o.connections.push(connection));
         send(&mut stream, Packet::ConnAck(ConnAck::new(code, false))).await?;
@@ -305,11 +321,15 @@ impl EdgeHub {
     }
 
     /// The CONNACK code for a CONNECT, and what to record.
-    fn judge(&self, c: &rumqttc::mqttbytes::v4::Connect) -> (ConnectReturnCode, Connection) {
+    fn judge(
+        &self,
+        c: &rumqttc::mqttbytes::v4::Connect,
+        protocol: Protocol,
+    ) -> (ConnectReturnCode, Connection) {
         let id = &self.inner.identity;
         let mut connection = Connection {
             after: self.inner.started.elapsed(),
-            protocol: Protocol::Mqtt,
+            protocol,
             client_id: c.client_id.clone(),
             client_type: None,
             model_id: None,
@@ -773,6 +793,7 @@ async fn send<S: AsyncWrite + Unpin>(stream: &mut S, packet: Packet) -> Result<(
 }
 
 mod amqp;
+pub mod websocket;
 
 #[cfg(test)]
 mod tests;

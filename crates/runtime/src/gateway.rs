@@ -1,4 +1,5 @@
-//! Ports 8883 (MQTT) and 5671 (AMQP) for every run on this host at once. The SDKs connect to
+//! Ports 8883 (MQTT), 5671 (AMQP) and 443 (both over WebSockets) for every run on this host
+//! at once. The SDKs connect to
 //! edgeHub on those ports of `IOTEDGE_GATEWAYHOSTNAME`, fixed; concurrent runs (parallel
 //! tests, two CI jobs on one engine) would each need them on the same address (the
 //! `azure-iot-edge` bridge's gateway). So each run gets its own gateway host name (which its certificate carries and the
@@ -15,18 +16,32 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixStream};
 
-use crate::edgehub::{EdgeHub, Protocol};
+use crate::edgehub::EdgeHub;
 
 /// The largest ClientHello read before giving up (TLS allows 16 KiB records; a hello with many
 /// extensions can span a few).
 const MAX_HELLO: usize = 64 * 1024;
 
-/// The unix socket a run's stand-in answers `protocol` on for gateway `name`, in `dir`.
-pub fn socket_for(dir: &Path, name: &str, protocol: Protocol) -> PathBuf {
-    match protocol {
-        Protocol::Mqtt => dir.join(format!("{name}.edgehub.sock")),
-        Protocol::Amqp => dir.join(format!("{name}.edgehub-amqp.sock")),
-    }
+/// What one of edgeHub's ports serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Mqtt,
+    Amqp,
+    /// MQTT or AMQP over WebSockets, by the upgrade's subprotocol.
+    WebSocket,
+}
+
+/// The file name suffixes of the stand-ins' sockets, one per service.
+pub const SOCKET_SUFFIXES: [&str; 3] = [".edgehub.sock", ".edgehub-amqp.sock", ".edgehub-ws.sock"];
+
+/// The unix socket a run's stand-in answers `service` on for gateway `name`, in `dir`.
+pub fn socket_for(dir: &Path, name: &str, service: Service) -> PathBuf {
+    let suffix = match service {
+        Service::Mqtt => SOCKET_SUFFIXES[0],
+        Service::Amqp => SOCKET_SUFFIXES[1],
+        Service::WebSocket => SOCKET_SUFFIXES[2],
+    };
+    dir.join(format!("{name}{suffix}"))
 }
 
 /// The ports edgeHub listens on.
@@ -34,13 +49,17 @@ pub fn socket_for(dir: &Path, name: &str, protocol: Protocol) -> PathBuf {
 pub struct Ports {
     pub mqtt: u16,
     pub amqp: u16,
+    /// Served when it can be had (443 needs root, or a lowered
+    /// `net.ipv4.ip_unprivileged_port_start`); [`Gateway::not_served`] says when not.
+    pub websocket: u16,
 }
 
 impl Ports {
-    /// edgeHub's: MQTT over TLS on 8883, AMQP over TLS on 5671.
+    /// edgeHub's: MQTT over TLS on 8883, AMQP over TLS on 5671, both over WebSockets on 443.
     pub const EDGEHUB: Ports = Ports {
         mqtt: 8883,
         amqp: 5671,
+        websocket: 443,
     };
 }
 
@@ -61,6 +80,8 @@ pub fn valid_name(name: &str) -> bool {
 pub struct Gateway {
     sockets: Vec<PathBuf>,
     stop: Option<tokio::sync::watch::Sender<bool>>,
+    /// What could not be served, with why (the WebSocket port could not be had).
+    pub not_served: Vec<String>,
 }
 
 impl Gateway {
@@ -83,15 +104,29 @@ impl Gateway {
         let mut gateway = Gateway {
             sockets: Vec::new(),
             stop: Some(stop),
+            not_served: Vec::new(),
         };
-        for (protocol, port) in [(Protocol::Mqtt, ports.mqtt), (Protocol::Amqp, ports.amqp)] {
-            let socket = socket_for(dir, name, protocol);
+        for (service, port) in [
+            (Service::Mqtt, ports.mqtt),
+            (Service::Amqp, ports.amqp),
+            (Service::WebSocket, ports.websocket),
+        ] {
+            let tcp = match shared_listener(SocketAddr::new(ip, port)) {
+                Ok(tcp) => tcp,
+                Err(e) if service == Service::WebSocket => {
+                    gateway.not_served.push(format!(
+                        "MQTT and AMQP over WebSockets: cannot listen on {ip}:{port}: {e}"
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let socket = socket_for(dir, name, service);
             let _ = std::fs::remove_file(&socket);
             let unix = UnixListener::bind(&socket)?;
             gateway.sockets.push(socket);
-            let tcp = shared_listener(SocketAddr::new(ip, port))?;
-            tokio::spawn(serve_unix(unix, hub.clone(), protocol, stopped.clone()));
-            tokio::spawn(route(tcp, dir.to_owned(), protocol, stopped.clone()));
+            tokio::spawn(serve_unix(unix, hub.clone(), service, stopped.clone()));
+            tokio::spawn(route(tcp, dir.to_owned(), service, stopped.clone()));
         }
         Ok(gateway)
     }
@@ -124,7 +159,7 @@ fn shared_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
 async fn serve_unix(
     unix: UnixListener,
     hub: EdgeHub,
-    protocol: Protocol,
+    service: Service,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
@@ -135,9 +170,10 @@ async fn serve_unix(
                 let Ok((stream, _)) = accepted else { continue };
                 let hub = hub.clone();
                 tasks.spawn(async move {
-                    match protocol {
-                        Protocol::Mqtt => hub.serve_stream(stream).await,
-                        Protocol::Amqp => hub.serve_amqp_stream(stream).await,
+                    match service {
+                        Service::Mqtt => hub.serve_stream(stream).await,
+                        Service::Amqp => hub.serve_amqp_stream(stream).await,
+                        Service::WebSocket => hub.serve_websocket_stream(stream).await,
                     }
                 });
             }
@@ -149,7 +185,7 @@ async fn serve_unix(
 async fn route(
     tcp: TcpListener,
     dir: PathBuf,
-    protocol: Protocol,
+    service: Service,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
@@ -159,7 +195,7 @@ async fn route(
             accepted = tcp.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let dir = dir.clone();
-                tasks.spawn(async move { forward(stream, &dir, protocol).await });
+                tasks.spawn(async move { forward(stream, &dir, service).await });
             }
         }
     }
@@ -170,7 +206,7 @@ async fn route(
 
 /// Reads the ClientHello's server name and splices the connection to that run's stand-in.
 /// Connections without a name, or for a run that is not here, are closed.
-async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path, protocol: Protocol) {
+async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path, service: Service) {
     let Ok(Ok(Some((hello, name)))) =
         tokio::time::timeout(Duration::from_secs(10), server_name(&mut tcp)).await
     else {
@@ -179,7 +215,7 @@ async fn forward(mut tcp: tokio::net::TcpStream, dir: &Path, protocol: Protocol)
     if !valid_name(&name) {
         return;
     }
-    let Ok(mut run) = UnixStream::connect(socket_for(dir, &name, protocol)).await else {
+    let Ok(mut run) = UnixStream::connect(socket_for(dir, &name, service)).await else {
         return;
     };
     if run.write_all(&hello).await.is_err() {
@@ -269,10 +305,12 @@ mod tests {
         let ports = Ports {
             mqtt: free(),
             amqp: free(),
+            websocket: free(),
         };
         let addrs = [
             SocketAddr::new(ip, ports.mqtt),
             SocketAddr::new(ip, ports.amqp),
+            SocketAddr::new(ip, ports.websocket),
         ];
         let (ca_a, ca_b) = (RunCa::new("a").unwrap(), RunCa::new("b").unwrap());
         let (hub_a, hub_b) = (hub("a", "run-a", &ca_a), hub("b", "run-b", &ca_b));
@@ -297,8 +335,9 @@ mod tests {
         // Run a ends: run b still answers on the same port, a's socket is gone.
         drop(a);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!socket_for(dir.path(), "run-a", Protocol::Mqtt).exists());
-        assert!(!socket_for(dir.path(), "run-a", Protocol::Amqp).exists());
+        for service in [Service::Mqtt, Service::Amqp, Service::WebSocket] {
+            assert!(!socket_for(dir.path(), "run-a", service).exists());
+        }
         for addr in addrs {
             for _ in 0..10 {
                 assert!(handshake(addr, "run-b", &ca_b).await);

@@ -33,6 +33,8 @@ pub struct Standins {
     /// is reachable.
     pub gateway: Option<(String, String)>,
     unavailable: Option<String>,
+    /// What edgeHub could not serve (WebSockets without port 443).
+    not_served: Vec<String>,
 }
 
 impl Standins {
@@ -77,6 +79,7 @@ impl Standins {
             socket,
             gateway: None,
             unavailable: None,
+            not_served: Vec::new(),
         };
         let ip = match bridge {
             Ok(ip) => ip,
@@ -94,12 +97,13 @@ impl Standins {
             .map_err(|e| format!("cannot set up the edgeHub stand-in: {e}"))?;
         match Gateway::start(ip, Ports::EDGEHUB, &name, hub.clone(), &dir).await {
             Ok(g) => {
+                standins.not_served = g.not_served.clone();
                 standins._gateway = Some(g);
                 standins.hub = Some(hub);
                 standins.gateway = Some((name, ip.to_string()));
             }
             Err(e) => {
-                let Ports { mqtt, amqp } = Ports::EDGEHUB;
+                let Ports { mqtt, amqp, .. } = Ports::EDGEHUB;
                 standins.unavailable = Some(format!(
                     "cannot listen on {ip}:{mqtt} and {ip}:{amqp} for the module: {e}"
                 ));
@@ -112,6 +116,7 @@ impl Standins {
     pub fn facts(&self) -> HubFacts {
         let mut facts = HubFacts {
             unavailable: self.unavailable.clone(),
+            not_served: self.not_served.clone(),
             workload_calls: self
                 .workload
                 .calls()

@@ -76,8 +76,8 @@ fn dead(run_id: &str) -> bool {
     file.try_lock().is_ok()
 }
 
-/// Removes the edgeHub stand-in sockets (`gw-<run>-<platform>.edgehub.sock`, and
-/// `….edgehub-amqp.sock`) of runs that
+/// Removes the edgeHub stand-in sockets (`gw-<run>-<platform>.edgehub.sock`,
+/// `….edgehub-amqp.sock`, `….edgehub-ws.sock`) of runs that
 /// are not alive: a run holds its lock for as long as its stand-ins listen, so a socket whose
 /// run's lock is free or gone was left by a killed process. Returns problems.
 fn sweep_sockets() -> Vec<String> {
@@ -90,9 +90,9 @@ fn sweep_sockets() -> Vec<String> {
     let mut problems = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(run) = name
-            .strip_suffix(".edgehub.sock")
-            .or_else(|| name.strip_suffix(".edgehub-amqp.sock"))
+        let Some(run) = crate::gateway::SOCKET_SUFFIXES
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
             .and_then(|n| n.strip_prefix("gw-"))
             .and_then(|n| n.split('-').next())
         else {
@@ -249,7 +249,7 @@ mod tests {
         let _held = RunLock::hold(&live).unwrap();
         let keep = dir.join(format!("gw-{live}-amd64.edgehub.sock"));
         let gone = dir.join(format!("gw-{dead_run}-arm32v7.edgehub.sock"));
-        let gone_amqp = dir.join(format!("gw-{dead_run}-arm32v7.edgehub-amqp.sock"));
+        let gone_amqp = dir.join(format!("gw-{dead_run}-arm32v7.edgehub-ws.sock"));
         let _a = std::os::unix::net::UnixListener::bind(&keep).unwrap();
         let _b = std::os::unix::net::UnixListener::bind(&gone).unwrap();
         let _c = std::os::unix::net::UnixListener::bind(&gone_amqp).unwrap();

@@ -72,13 +72,17 @@ fn said<'a>(summary: &'a str, platform: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// `protocol`: `MQTT`, or `AMQP` (the Node module with azure-iot-device-amqp).
+/// `protocol` as the report names it: `MQTT`; or, for the Node module, `AMQP`
+/// (azure-iot-device-amqp) or `MQTT over WebSockets` (MqttWs, TLS on 443).
 fn connects_reads_its_twin_and_sends(kind: SdkKind, offer: &str, protocol: &str) {
     let identifier = format!("contoso.{offer}.standard");
     // The modules put EDGECERT_PRODUCT_INFO into the SDK's product info (EC701's identifier).
     let mut env = json!({"EDGECERT_PRODUCT_INFO": identifier});
-    if protocol == "AMQP" {
-        env["EDGECERT_TRANSPORT"] = json!("amqp");
+    match protocol {
+        "MQTT" => {}
+        "AMQP" => env["EDGECERT_TRANSPORT"] = json!("amqp"),
+        "MQTT over WebSockets" => env["EDGECERT_TRANSPORT"] = json!("mqttws"),
+        other => panic!("no transport for {other}"),
     }
     let r = check(kind, offer, env, 25);
     // EC101, EC201 and EC806 too: no false findings on a real Debian image with the real
@@ -166,6 +170,15 @@ fn the_node_module_connects_reads_its_twin_and_sends_on_its_output() {
 fn the_node_module_over_amqp_connects_reads_its_twin_and_sends_on_its_output() {
     if engine_up() {
         connects_reads_its_twin_and_sends(SdkKind::Node, "amqpfilter", "AMQP");
+    }
+}
+
+/// Again with MQTT over WebSockets (`MqttWs`: TLS on 443, `/$iothub/websocket`), as modules
+/// behind proxies connect.
+#[test]
+fn the_node_module_over_websockets_connects_reads_its_twin_and_sends_on_its_output() {
+    if engine_up() {
+        connects_reads_its_twin_and_sends(SdkKind::Node, "wsfilter", "MQTT over WebSockets");
     }
 }
 

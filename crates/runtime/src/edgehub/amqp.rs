@@ -79,7 +79,19 @@ impl EdgeHub {
     }
 
     /// One AMQP connection over an established (TLS) stream. `Err`: a protocol error.
-    pub async fn amqp_connection<S>(&self, mut stream: S) -> Result<(), String>
+    pub async fn amqp_connection<S>(&self, stream: S) -> Result<(), String>
+    where
+        S: AsyncRead + AsyncWrite + Debug + Send + Unpin + 'static,
+    {
+        self.amqp_connection_as(stream, Protocol::Amqp).await
+    }
+
+    /// [`Self::amqp_connection`], recorded as `protocol` (AMQP, or AMQP over WebSockets).
+    pub(super) async fn amqp_connection_as<S>(
+        &self,
+        mut stream: S,
+        protocol: Protocol,
+    ) -> Result<(), String>
     where
         S: AsyncRead + AsyncWrite + Debug + Send + Unpin + 'static,
     {
@@ -116,7 +128,10 @@ impl EdgeHub {
                 ));
             }
         };
-        let state = Arc::new(ConnState::default());
+        let state = Arc::new(ConnState {
+            protocol,
+            ..ConnState::default()
+        });
         let mut sessions = tokio::task::JoinSet::new();
         // A session per Begin; the SDKs open one.
         while let Ok(session) = SessionAcceptor::new().accept(&mut connection).await {
@@ -254,7 +269,7 @@ impl EdgeHub {
             self.note(|o| {
                 o.connections.push(Connection {
                     after,
-                    protocol: Protocol::Amqp,
+                    protocol: state.protocol,
                     client_id: String::new(),
                     client_type,
                     model_id: None,
@@ -352,7 +367,7 @@ impl EdgeHub {
                         *index = Some(o.connections.len());
                         o.connections.push(Connection {
                             after,
-                            protocol: Protocol::Amqp,
+                            protocol: state.protocol,
                             client_id,
                             client_type,
                             model_id: None,
@@ -484,6 +499,8 @@ enum Token {
 /// One AMQP connection's state, shared by its links.
 #[derive(Default)]
 struct ConnState {
+    /// AMQP, or AMQP over WebSockets.
+    protocol: Protocol,
     token: Mutex<Token>,
     client_version: Mutex<Option<String>>,
     /// The index in [`Observed::connections`] of this connection's entry, once accepted.

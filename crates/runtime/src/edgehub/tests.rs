@@ -514,3 +514,4 @@ async fn hostile_bytes_end_the_session_without_a_panic() {
 }
 
 mod amqp;
+mod websocket;

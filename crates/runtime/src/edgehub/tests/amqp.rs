@@ -69,7 +69,7 @@ fn module_path(id: &ModuleIdentity, rest: &str) -> String {
 }
 
 /// A connected client: TLS, the AMQP connection (SASL as given) and one session.
-struct Client {
+pub(super) struct Client {
     connection: fe2o3_amqp::connection::ConnectionHandle<()>,
     session: fe2o3_amqp::session::SessionHandle<()>,
 }
@@ -90,9 +90,27 @@ async fn client(h: &Hub, sasl: Option<SaslProfile>) -> Client {
     }
 }
 
+/// A client as the Node SDK opens one (no SASL) over an established byte stream.
+pub(super) async fn amqp_client_over<S>(stream: S) -> Client
+where
+    S: AsyncRead + AsyncWrite + std::fmt::Debug + Send + Unpin + 'static,
+{
+    let mut connection = AmqpConnection::builder()
+        .container_id("3b9a1c3e-node-rhea")
+        .hostname(GATEWAY)
+        .open_with_stream(stream)
+        .await
+        .unwrap();
+    let session = Session::begin(&mut connection).await.unwrap();
+    Client {
+        connection,
+        session,
+    }
+}
+
 impl Client {
     /// CBS put-token as the Node SDK sends it; the reply's status code.
-    async fn put_token(&mut self, token: &str) -> (MessageId, SimpleValue) {
+    pub(super) async fn put_token(&mut self, token: &str) -> (MessageId, SimpleValue) {
         let mut sender = Sender::builder()
             .name("rheaSender_cbs")
             .target("$cbs")
