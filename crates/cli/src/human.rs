@@ -99,7 +99,9 @@ pub fn render(report: &Report, p: &Painter) -> String {
             // message line (split by the runtime, so no line holds a line break of its own):
             // those breaks are real. Everywhere else a line break comes from the image (a file
             // name) and stays escaped, so it cannot fake a report line.
-            let message = if c.area == Area::Runtime {
+            // EC105's findings are route diagnostics (`edge::route::diagnostic`): their breaks
+            // are the caret display's, the route's own tabs and breaks already shown as spaces.
+            let message = if c.area == Area::Runtime || c.id == "EC105" {
                 lines(&f.message, "             ")
             } else {
                 pr(&f.message).into_owned()
@@ -241,6 +243,25 @@ mod tests {
         assert!(out.contains(&expected), "{out}");
         // Outside the ingestion test a line break is the image's and stays escaped.
         assert!(out.contains("in /a\\u{a}b"), "{out}");
+        // A route diagnostic prints as the caret display it is.
+        let r = report(
+            serde_json::json!([check(
+                "EC105",
+                "module",
+                "blocking",
+                "fail",
+                "error: missing `)` (char 9)\n | (a = 1\n |          ^"
+            )]),
+            "fail",
+        );
+        let out = render(&r, &Painter::plain());
+        assert!(
+            out.contains(&format!(
+                "(char 9)\n{indent} | (a = 1\n{indent} |          ^",
+                indent = " ".repeat(13)
+            )),
+            "{out}"
+        );
     }
 
     #[test]
