@@ -16,23 +16,7 @@ use edgecert_fixtures::media::{OCI_CONFIG, OCI_MANIFEST};
 use edgecert_fixtures::{Arch, Compression, ImageSpec, Layer, PlatformImage};
 use serde_json::Value;
 
-/// xorshift64*: small, deterministic, good enough to pick positions and bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use edgecert_fixtures::rng::Rng;
 
 /// Bytes that matter to tar headers, JSON and paths.
 const INTERESTING: &[u8] = b"\x00\xff\x7f\x80/.\\0 9\"{}[],:-x";
@@ -45,10 +29,10 @@ fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
         match rng.below(7) {
             0 => out[at] ^= 1 << rng.below(8),
             1 => out[at] = INTERESTING[rng.below(INTERESTING.len())],
-            2 => out[at] = rng.next() as u8,
+            2 => out[at] = rng.next_u64() as u8,
             3 => {
                 let n = 1 + rng.below(64);
-                let junk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                let junk: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
                 out.splice(at..at, junk);
             }
             4 => {

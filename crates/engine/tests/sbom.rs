@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::Path;
 
 use edgecert_engine::offer::{Offer, template};
@@ -64,16 +63,7 @@ const DEPS_JSON: &str = r#"{
   }
 }"#;
 
-fn jar(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in members {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
+use edgecert_fixtures::zip_archive as jar;
 
 /// The Go binary used as test input: Debian's docker-registry (installed by setup.sh).
 fn go_binary() -> Option<Vec<u8>> {

@@ -6,20 +6,7 @@
 
 use super::*;
 
-/// xorshift64*: small, deterministic, good enough to spread choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use edgecert_fixtures::rng::Rng;
 
 const PIECES: &[&str] = &[
     "FROM ",
@@ -128,7 +115,7 @@ fn generate(rng: &mut Rng) -> String {
     for _ in 0..n {
         if rng.below(10) == 0 {
             // Any character at all, now and then.
-            let c = char::from_u32((rng.next() % 0x11_0000) as u32).unwrap_or('\u{fffd}');
+            let c = char::from_u32((rng.next_u64() % 0x11_0000) as u32).unwrap_or('\u{fffd}');
             s.push(c);
         } else {
             s.push_str(PIECES[rng.below(PIECES.len())]);
@@ -154,7 +141,7 @@ fn messages() -> Vec<Message> {
 
 #[test]
 fn random_routes_never_panic_and_diagnostics_are_consistent() {
-    let mut rng = Rng(0x005E_ED0F_ED6E_CE57);
+    let mut rng = Rng::from_state(0x005E_ED0F_ED6E_CE57);
     let msgs = messages();
     let (mut accepted, mut total) = (0usize, 0usize);
     // 30 000 routes (x2 options) per ordinary run; EDGECERT_ROUTE_ITERATIONS=300000 for more.

@@ -58,17 +58,9 @@ pub fn base_layer() -> Layer {
     }
 }
 
-/// `len` bytes from a xorshift generator: incompressible, deterministic.
+/// `len` incompressible, deterministic bytes.
 pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    edgecert_fixtures::rng::incompressible(len, seed)
 }
 
 /// An amd64 image whose layers are the base layer then `extra`, with index.json pointing

@@ -299,20 +299,10 @@ fn from_manifest(main: &[(String, String)], stem: &str) -> Option<Component> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
 
     use super::*;
 
-    pub fn jar(members: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, data) in members {
-            w.start_file(*name, opts).unwrap();
-            w.write_all(data).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
+    pub use edgecert_fixtures::zip_archive as jar;
 
     fn scan(path: &str, bytes: &[u8]) -> Vec<Component> {
         let mut s = Box::new(JarScan::new(path, bytes.len() as u64));
