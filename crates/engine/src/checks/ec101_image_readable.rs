@@ -33,6 +33,7 @@ pub const CHECK: Check = Check {
     title: "The image can be read completely and safely",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec101_image_readable.rs"),
     run,
 };

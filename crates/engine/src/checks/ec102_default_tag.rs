@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
     title: "A non-empty default tag that is one of the submitted tags",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec102_default_tag.rs"),
     run,
 };

@@ -41,6 +41,7 @@ pub const CHECK: Check = Check {
     title: "Default createOptions is a valid Docker ContainerCreate body",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec103_create_options.rs"),
     run,
 };

@@ -31,6 +31,7 @@ pub const CHECK: Check = Check {
     title: "Default module twin obeys the module twin rules",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec104_default_twin.rs"),
     run,
 };

@@ -36,6 +36,7 @@ pub const CHECK: Check = Check {
     title: "Default routes are valid edgeHub routes",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec105_default_routes.rs"),
     run,
 };

@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 
 use super::ec702_sdk_detected::platform_sdks;
-use super::{Check, Context, Outcome};
+use super::{Check, Context, Outcome, UNREADABLE};
 use crate::analyze::sdk::sdk_title;
 use crate::report::{Area, Finding, Severity};
 
@@ -31,6 +31,7 @@ pub const CHECK: Check = Check {
     title: "Modules built on an IoT SDK declare default twin and routes",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec106_sdk_defaults.rs"),
     run,
 };
@@ -44,7 +45,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     }
     if used.is_empty() {
         return if cx.image.platforms.is_empty() {
-            Outcome::skip("the image could not be read (see EC101)")
+            Outcome::skip(UNREADABLE)
         } else {
             Outcome::skip("no Azure IoT SDK found in the image")
         };

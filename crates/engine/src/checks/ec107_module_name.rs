@@ -28,6 +28,7 @@ pub const CHECK: Check = Check {
     title: "Default module name is valid for IoT Edge",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec107_module_name.rs"),
     run,
 };

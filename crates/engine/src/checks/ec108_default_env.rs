@@ -31,6 +31,7 @@ pub const CHECK: Check = Check {
     title: "Default environment variables are valid for IoT Edge",
     area: Area::Module,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec108_default_env.rs"),
     run,
 };

@@ -35,13 +35,14 @@ pub const CHECK: Check = Check {
     title: "The image offers every required platform, as the offer claims",
     area: Area::Platform,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec201_required_platforms.rs"),
     run,
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let hint = CHECK.fix_hint();
     let offered: BTreeSet<&Platform> = cx.image.platforms.iter().map(|p| &p.platform).collect();

@@ -25,13 +25,14 @@ pub const CHECK: Check = Check {
     title: "Index platforms match the image configs",
     area: Area::Platform,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec202_platform_consistent.rs"),
     run,
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let hint = CHECK.fix_hint();
     let mut findings = Vec::new();

@@ -33,6 +33,7 @@ pub const CHECK: Check = Check {
     title: "The entrypoint binary is built for its platform",
     area: Area::Platform,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec203_binaries_match_platform.rs"),
     run,
 };
@@ -62,8 +63,8 @@ pub fn matches(platform: &Platform, elf: &ElfInfo) -> Option<bool> {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let hint = CHECK.fix_hint();
     let mut findings = Vec::new();

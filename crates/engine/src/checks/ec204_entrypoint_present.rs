@@ -27,13 +27,14 @@ pub const CHECK: Check = Check {
     title: "Entrypoint/Cmd resolves to an executable in every platform",
     area: Area::Platform,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec204_entrypoint_present.rs"),
     run,
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let hint = CHECK.fix_hint();
     let mut findings = Vec::new();

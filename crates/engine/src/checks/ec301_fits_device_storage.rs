@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
     title: "Each platform's image fits the device storage budget",
     area: Area::Device,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec301_fits_device_storage.rs"),
     run,
 };
@@ -31,8 +32,8 @@ pub const CHECK: Check = Check {
 const MIB: u64 = 1024 * 1024;
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let declared = cx.offer.device.as_ref().and_then(|d| d.min_storage_mib);
     let (budget, whose) = match declared {

@@ -28,6 +28,7 @@ pub const CHECK: Check = Check {
     title: "Each platform runs within the device memory budget",
     area: Area::Device,
     severity: Severity::Blocking,
+    runtime: true,
     source: include_str!("ec302_fits_device_memory.rs"),
     run,
 };

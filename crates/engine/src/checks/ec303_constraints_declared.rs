@@ -33,6 +33,7 @@ pub const CHECK: Check = Check {
     title: "Device requirements in createOptions are declared in the offer",
     area: Area::Device,
     severity: Severity::Warning,
+    runtime: false,
     source: include_str!("ec303_constraints_declared.rs"),
     run,
 };

@@ -20,7 +20,7 @@
 //! platform: `--platform linux/arm/v7` under qemu) and fix what stops it: host paths that must
 //! exist, a missing entrypoint or interpreter, binaries for the wrong architecture.
 
-use super::{Check, Context, Outcome};
+use super::{Check, Context, Outcome, UNREADABLE};
 use crate::facts::PlatformRun;
 use crate::platform::Platform;
 use crate::report::{Area, Finding, Severity};
@@ -31,6 +31,7 @@ pub const CHECK: Check = Check {
     title: "Each platform starts with the default settings",
     area: Area::Runtime,
     severity: Severity::Blocking,
+    runtime: true,
     source: include_str!("ec401_starts_with_defaults.rs"),
     run,
 };
@@ -86,7 +87,7 @@ pub(super) fn runs<'a>(cx: &Context<'a>) -> Result<Vec<PlatformWithRun<'a>>, Out
         ));
     }
     if cx.image.platforms.is_empty() {
-        return Err(Outcome::skip("the image could not be read (see EC101)"));
+        return Err(Outcome::skip(UNREADABLE));
     }
     Ok(cx
         .image

@@ -30,6 +30,7 @@ pub const CHECK: Check = Check {
     title: "Each platform is still running at the end of the window",
     area: Area::Runtime,
     severity: Severity::Blocking,
+    runtime: true,
     source: include_str!("ec402_stays_running.rs"),
     run,
 };

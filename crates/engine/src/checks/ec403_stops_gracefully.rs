@@ -29,6 +29,7 @@ pub const CHECK: Check = Check {
     title: "Each platform exits within 10 s of SIGTERM",
     area: Area::Runtime,
     severity: Severity::Warning,
+    runtime: true,
     source: include_str!("ec403_stops_gracefully.rs"),
     run,
 };

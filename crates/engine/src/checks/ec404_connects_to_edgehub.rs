@@ -37,6 +37,7 @@ pub const CHECK: Check = Check {
     title: "Each platform using an IoT SDK connects to edgeHub",
     area: Area::Runtime,
     severity: Severity::Warning,
+    runtime: true,
     source: include_str!("ec404_connects_to_edgehub.rs"),
     run,
 };

@@ -41,6 +41,7 @@ pub const CHECK: Check = Check {
     title: "Default routes take the outputs the module sends on",
     area: Area::Runtime,
     severity: Severity::Info,
+    runtime: true,
     source: include_str!("ec405_outputs_routed.rs"),
     run,
 };

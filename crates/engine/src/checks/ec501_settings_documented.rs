@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "Every default setting is documented",
     area: Area::Documentation,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec501_settings_documented.rs"),
     run,
 };

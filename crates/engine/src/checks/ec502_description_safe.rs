@@ -36,6 +36,7 @@ pub const CHECK: Check = Check {
     title: "The description uses only basic HTML",
     area: Area::Documentation,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec502_description_safe.rs"),
     run,
 };

@@ -27,6 +27,7 @@ pub const CHECK: Check = Check {
     title: "Listing name, summary and ids are well-formed",
     area: Area::Documentation,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec503_listing_fields.rs"),
     run,
 };

@@ -26,6 +26,7 @@ pub const CHECK: Check = Check {
     title: "Tags follow the IoT Edge versioning pattern",
     area: Area::Versioning,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec601_version_tags.rs"),
     run,
 };

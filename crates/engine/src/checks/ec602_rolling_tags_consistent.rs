@@ -29,6 +29,7 @@ pub const CHECK: Check = Check {
     title: "Rolling tags name the highest exact version they cover",
     area: Area::Versioning,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec602_rolling_tags_consistent.rs"),
     run,
 };

@@ -29,6 +29,7 @@ pub const CHECK: Check = Check {
     title: "Published exact versions keep their digest",
     area: Area::Versioning,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec603_exact_tag_immutable.rs"),
     run,
 };

@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
     title: "Whether the default tag is rolling or exact",
     area: Area::Versioning,
     severity: Severity::Info,
+    runtime: false,
     source: include_str!("ec604_default_tag_kind.rs"),
     run,
 };

@@ -41,6 +41,7 @@ pub const CHECK: Check = Check {
     title: "The module identifier is in the image for the SDK's product info",
     area: Area::Telemetry,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec701_sdk_identifier.rs"),
     run,
 };
@@ -68,8 +69,8 @@ fn found_at(p: &PlatformFacts, identifier: &str) -> Option<String> {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let used: Vec<(&PlatformFacts, Vec<String>)> = cx
         .image

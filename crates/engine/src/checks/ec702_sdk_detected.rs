@@ -34,6 +34,7 @@ pub const CHECK: Check = Check {
     title: "Azure IoT SDKs used by the module",
     area: Area::Telemetry,
     severity: Severity::Info,
+    runtime: false,
     source: include_str!("ec702_sdk_detected.rs"),
     run,
 };
@@ -69,8 +70,8 @@ pub(super) fn describe(sdk: &str, evidence: &[String]) -> String {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let mut findings = Vec::new();
     let mut summary = Vec::new();

@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "The module does not run privileged",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec801_not_privileged.rs"),
     run,
 };

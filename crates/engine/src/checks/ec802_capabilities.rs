@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "No dangerous Linux capabilities are added",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec802_capabilities.rs"),
     run,
 };

@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "No namespace is shared with the host",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec803_host_namespaces.rs"),
     run,
 };

@@ -36,6 +36,7 @@ pub const CHECK: Check = Check {
     title: "No engine socket or sensitive host path is mounted",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec804_host_mounts.rs"),
     run,
 };

@@ -25,6 +25,7 @@ pub const CHECK: Check = Check {
     title: "The module does not run as root",
     area: Area::Security,
     severity: Severity::Warning,
+    runtime: false,
     source: include_str!("ec805_non_root_user.rs"),
     run,
 };
@@ -55,8 +56,8 @@ fn run(cx: &Context<'_>) -> Outcome {
             Outcome::pass(format!("createOptions runs the module as {user:?}"))
         };
     }
-    if cx.image.platforms.is_empty() {
-        return Outcome::skip("the image could not be read (see EC101)");
+    if let Some(skip) = cx.unreadable_image() {
+        return skip;
     }
     let mut findings = Vec::new();
     let mut users = Vec::new();

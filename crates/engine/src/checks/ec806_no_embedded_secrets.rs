@@ -41,7 +41,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::ec103_create_options::{load, location};
-use super::{Check, Context, Outcome};
+use super::{Check, Context, Outcome, UNREADABLE};
 use crate::analyze::FileFact;
 use crate::analyze::owners::{Owner, package_owners};
 use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
@@ -57,6 +57,7 @@ pub const CHECK: Check = Check {
     title: "No secrets in the image",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec806_no_embedded_secrets.rs"),
     run,
 };
@@ -267,7 +268,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             let n = findings.len();
             return Outcome::fail(format!("{n} secret(s) in the offer's defaults"), findings);
         }
-        return Outcome::skip("the image could not be read (see EC101)");
+        return Outcome::skip(UNREADABLE);
     }
     for p in &image.platforms {
         let Some(config) = &p.config else { continue };

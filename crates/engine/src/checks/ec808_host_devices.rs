@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "Host devices are declared or justified",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec808_host_devices.rs"),
     run,
 };

@@ -33,6 +33,7 @@ pub const CHECK: Check = Check {
     title: "Security options do not disable confinement",
     area: Area::Security,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec809_security_options.rs"),
     run,
 };

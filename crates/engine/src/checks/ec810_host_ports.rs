@@ -32,6 +32,7 @@ pub const CHECK: Check = Check {
     title: "Host port bindings avoid well-known and edgeHub ports",
     area: Area::Security,
     severity: Severity::Warning,
+    runtime: false,
     source: include_str!("ec810_host_ports.rs"),
     run,
 };

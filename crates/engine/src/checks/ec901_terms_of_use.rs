@@ -22,6 +22,7 @@ pub const CHECK: Check = Check {
     title: "Terms of use at an https URL",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec901_terms_of_use.rs"),
     run,
 };

@@ -22,6 +22,7 @@ pub const CHECK: Check = Check {
     title: "Privacy policy at an https URL",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec902_privacy_policy.rs"),
     run,
 };

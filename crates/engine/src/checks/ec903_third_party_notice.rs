@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 
 use super::rules::is_https_url;
-use super::{Check, Context, Outcome};
+use super::{Check, Context, Outcome, UNREADABLE};
 use crate::facts::PlatformFacts;
 use crate::image::merged::NodeKind;
 use crate::report::{Area, Finding, Severity};
@@ -38,6 +38,7 @@ pub const CHECK: Check = Check {
     title: "Third-party notices are provided",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec903_third_party_notice.rs"),
     run,
 };
@@ -115,7 +116,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     if cx.image.platforms.is_empty() {
         return match url.filter(|_| url_ok) {
             Some(u) => Outcome::pass(format!("third-party notice: {u}")),
-            None => Outcome::skip("the image could not be read (see EC101)"),
+            None => Outcome::skip(UNREADABLE),
         };
     }
     let inv = Inventory::from_facts(cx.image, "");

@@ -25,6 +25,7 @@ pub const CHECK: Check = Check {
     title: "At least one valid support option",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec904_support_option.rs"),
     run,
 };

@@ -38,6 +38,7 @@ pub const CHECK: Check = Check {
     title: "A known sub-category under Internet of things > IoT Edge module",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec905_category.rs"),
     run,
 };

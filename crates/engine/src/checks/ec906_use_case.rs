@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
     title: "A real-world IoT Edge use case (human review)",
     area: Area::Legal,
     severity: Severity::Blocking,
+    runtime: false,
     source: include_str!("ec906_use_case.rs"),
     run,
 };

@@ -74,9 +74,30 @@ pub struct Context<'a> {
     pub runtime: Option<&'a RuntimeFacts>,
 }
 
-/// Checks that judge the ingestion test: with `--no-run` they are skipped by request, which
-/// makes the verdict `incomplete` at best.
-pub const RUNTIME_CHECKS: &[&str] = &["EC302", "EC401", "EC402", "EC403", "EC404", "EC405"];
+/// The ids of the checks that judge the ingestion test ([`Check::runtime`]).
+pub fn runtime_checks() -> Vec<&'static str> {
+    all().iter().filter(|c| c.runtime).map(|c| c.id).collect()
+}
+
+/// Whether `id` names a check that judges the ingestion test.
+pub fn is_runtime(id: &str) -> bool {
+    all().iter().any(|c| c.runtime && c.id == id)
+}
+
+/// The summary of a check that judges the image's contents when the image could not be read:
+/// there is nothing to judge, and EC101 says why.
+pub const UNREADABLE: &str = "the image could not be read (see EC101)";
+
+impl Context<'_> {
+    /// `Some(skip)` when the image could not be read (no platform came out of it): a check of
+    /// its contents returns that instead of judging nothing.
+    pub fn unreadable_image(&self) -> Option<Outcome> {
+        self.image
+            .platforms
+            .is_empty()
+            .then(|| Outcome::skip(UNREADABLE))
+    }
+}
 
 /// What one check concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +157,9 @@ pub struct Check {
     pub title: &'static str,
     pub area: Area,
     pub severity: Severity,
+    /// Judges the ingestion test: with `--no-run` it is skipped by request, which makes the
+    /// verdict `incomplete` at best.
+    pub runtime: bool,
     /// The check's source file; its leading `//!` block is the user documentation.
     pub source: &'static str,
     pub run: fn(&Context<'_>) -> Outcome,
@@ -253,6 +277,22 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted, ids);
+    }
+
+    #[test]
+    fn the_runtime_checks_are_the_ingestion_tests_and_area() {
+        assert_eq!(
+            runtime_checks(),
+            ["EC302", "EC401", "EC402", "EC403", "EC404", "EC405"]
+        );
+        // Every check of the runtime area judges the ingestion test.
+        assert!(
+            all()
+                .iter()
+                .filter(|c| c.area == Area::Runtime)
+                .all(|c| c.runtime)
+        );
+        assert!(is_runtime("EC302") && !is_runtime("EC301") && !is_runtime("EC999"));
     }
 
     #[test]

@@ -252,7 +252,7 @@ impl Report {
             .filter(|c| {
                 c.status == Status::Skip
                     && self.ingestion.is_none()
-                    && crate::checks::RUNTIME_CHECKS.contains(&c.id.as_str())
+                    && crate::checks::is_runtime(&c.id)
             })
             .map(|c| c.id.as_str())
             .collect();
@@ -364,7 +364,7 @@ mod tests {
                 id: "p".into(),
                 version: "1".into(),
             },
-            verdict: Report::compute_verdict(checks, crate::checks::RUNTIME_CHECKS),
+            verdict: Report::compute_verdict(checks, &crate::checks::runtime_checks()),
             module: ModuleRef {
                 identifier: None,
                 module_name: None,
