@@ -173,8 +173,11 @@ pub fn evaluate(
     published: Option<&TagMap>,
     runtime: Option<&RuntimeFacts>,
 ) -> Report {
+    // Parsed once: every check reads the same createOptions.
+    let create_options = checks::create_options::load(offer);
     let cx = Context {
         offer,
+        create_options: &create_options,
         image: facts,
         policy,
         published,

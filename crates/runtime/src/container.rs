@@ -15,7 +15,7 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, RestartPolicy,
     RestartPolicyNameEnum,
 };
-use edgecert_edge::create_options::{self, env};
+use edgecert_edge::create_options::env;
 use edgecert_engine::offer::Offer;
 use edgecert_engine::policy::Policy;
 
@@ -49,18 +49,13 @@ impl Plan {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| "edgecert-module".to_owned());
-        let create = match &defaults.create_options {
-            None => Ok(ContainerCreateBody::default()),
-            Some(c) => {
-                let value = serde_json::to_value(c).unwrap_or_default();
-                match create_options::parse(&value) {
-                    // Well-formed parts only: EC103 reports the rest, and Docker would ignore
-                    // unknown fields anyway.
-                    Ok(Some(parsed)) => Ok(parsed.body),
-                    Ok(None) => Ok(ContainerCreateBody::default()),
-                    Err(e) => Err(format!("{e} (see EC103)")),
-                }
-            }
+        // Parsed as the checks parse it (one reading of createOptions for the whole run).
+        let create = match edgecert_engine::checks::create_options::load(offer) {
+            // Well-formed parts only: EC103 reports the rest, and Docker would ignore unknown
+            // fields anyway.
+            Ok(Some(parsed)) => Ok(parsed.body),
+            Ok(None) => Ok(ContainerCreateBody::default()),
+            Err(e) => Err(format!("{e} (see EC103)")),
         };
         let deployment_env = defaults
             .env

@@ -26,13 +26,11 @@
 //! `Binds` as a list, ports as strings), drop `Image` and `net.azure-devices.edge.*` labels, and
 //! keep it under 4096 characters minified by moving configuration into env or the module twin.
 
-use edgecert_edge::create_options::{
-    self, CHUNK_CHARS, CreateOptions, ParseError, analysis, chunk_key,
-};
+use edgecert_edge::create_options::{CHUNK_CHARS, analysis, chunk_key};
 use edgecert_edge::names::placeholders;
 
+use super::create_options::{ROOT, location};
 use super::{Check, Context, Outcome};
-use crate::offer::Offer;
 use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
@@ -46,43 +44,8 @@ pub const CHECK: Check = Check {
     run,
 };
 
-/// Where createOptions lives in the offer, as finding locations name it.
-pub(super) const ROOT: &str = "offer.json: defaults.createOptions";
-
-/// `offer.json: defaults.createOptions.HostConfig.Privileged` for `HostConfig.Privileged`.
-pub(super) fn location(path: &str) -> String {
-    if path.is_empty() {
-        ROOT.to_owned()
-    } else {
-        format!("{ROOT}.{path}")
-    }
-}
-
-/// The offer's createOptions, read once per check the same way (EC103 reports what is wrong;
-/// the other createOptions checks judge what parses).
-pub(super) fn load(offer: &Offer) -> Result<Option<CreateOptions>, ParseError> {
-    let Some(raw) = offer
-        .defaults
-        .as_ref()
-        .and_then(|d| d.create_options.as_ref())
-    else {
-        return Ok(None);
-    };
-    create_options::parse(&serde_json::to_value(raw).unwrap_or_default())
-}
-
-/// For checks that judge the parsed createOptions: the parsed value, or the outcome to return
-/// when there is none or it could not be read.
-pub(super) fn parsed_or(offer: &Offer, none: &str) -> Result<CreateOptions, Outcome> {
-    match load(offer) {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(Outcome::pass(none)),
-        Err(_) => Err(Outcome::skip("createOptions could not be read (see EC103)")),
-    }
-}
-
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match load(cx.offer) {
+    let c = match cx.create_options {
         Ok(Some(c)) => c,
         Ok(None) => {
             return Outcome::pass("no createOptions: the module runs with the runtime's defaults");

@@ -21,7 +21,7 @@
 use edgecert_edge::create_options::env::split_entry;
 use edgecert_edge::names::{INJECTED_ENV_PREFIX, env_name_problems, placeholders};
 
-use super::ec103_create_options::{load, location};
+use super::create_options::{location, parsed};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -43,10 +43,9 @@ fn run(cx: &Context<'_>) -> Outcome {
         .as_ref()
         .and_then(|d| d.env.clone())
         .unwrap_or_default();
-    let create_env = match load(cx.offer) {
-        Ok(Some(c)) => c.body.env.unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    let create_env = parsed(cx)
+        .and_then(|c| c.body.env.clone())
+        .unwrap_or_default();
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     for (name, value) in &env {

@@ -228,6 +228,7 @@ mod tests {
         let good = facts(&good_spec());
         let o = (CHECK.run)(&Context {
             offer: &offer(&offer_json()),
+            create_options: &crate::checks::create_options::load(&offer(&offer_json())),
             image: &good,
             policy: &policy,
             published: None,

@@ -23,7 +23,7 @@
 
 use edgecert_edge::create_options::analysis::{self, DeviceKind};
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -41,10 +41,7 @@ pub const CHECK: Check = Check {
 const MIB: u64 = 1024 * 1024;
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(
-        cx.offer,
-        "no createOptions: nothing beyond the device profile",
-    ) {
+    let c = match parsed_or(cx, "no createOptions: nothing beyond the device profile") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

@@ -233,6 +233,7 @@ pub(super) mod tests {
         let offer = offer(&offer_json());
         (check.run)(&Context {
             offer: &offer,
+            create_options: &crate::checks::create_options::load(&offer),
             image: image(),
             policy: &Policy::default(),
             published: None,

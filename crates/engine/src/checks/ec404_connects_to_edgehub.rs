@@ -112,6 +112,7 @@ mod tests {
         let policy = crate::policy::Policy::default();
         (CHECK.run)(&Context {
             offer: &offer(&offer_json()),
+            create_options: &crate::checks::create_options::load(&offer(&offer_json())),
             image: &facts,
             policy: &policy,
             published: None,

@@ -280,6 +280,7 @@ mod tests {
         let policy = crate::policy::Policy::default();
         (CHECK.run)(&Context {
             offer: &offer,
+            create_options: &crate::checks::create_options::load(&offer),
             image: &ImageFacts::default(),
             policy: &policy,
             published: None,
@@ -388,6 +389,7 @@ mod tests {
         let policy = crate::policy::Policy::default();
         let o = (CHECK.run)(&Context {
             offer: &offer(&offer_json()),
+            create_options: &crate::checks::create_options::load(&offer(&offer_json())),
             image: &ImageFacts::default(),
             policy: &policy,
             published: None,

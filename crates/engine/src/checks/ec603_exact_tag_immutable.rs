@@ -100,6 +100,7 @@ mod tests {
         let policy = Policy::default();
         (CHECK.run)(&Context {
             offer: &o,
+            create_options: &crate::checks::create_options::load(&o),
             image: &f,
             policy: &policy,
             published: Some(published),

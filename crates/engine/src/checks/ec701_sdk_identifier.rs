@@ -181,6 +181,7 @@ mod tests {
         let policy = crate::policy::Policy::default();
         let o = (CHECK.run)(&Context {
             offer: &offer(&offer_json()),
+            create_options: &crate::checks::create_options::load(&offer(&offer_json())),
             image: &facts,
             policy: &policy,
             published: None,

@@ -22,7 +22,7 @@
 
 use edgecert_edge::create_options::analysis;
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -38,7 +38,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(cx.offer, "no createOptions: no capabilities added") {
+    let c = match parsed_or(cx, "no createOptions: no capabilities added") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

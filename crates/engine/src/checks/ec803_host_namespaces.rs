@@ -22,7 +22,7 @@
 
 use edgecert_edge::create_options::analysis;
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -49,7 +49,7 @@ fn namespace(field: &str) -> &'static str {
 }
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(cx.offer, "no createOptions: no host namespaces") {
+    let c = match parsed_or(cx, "no createOptions: no host namespaces") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

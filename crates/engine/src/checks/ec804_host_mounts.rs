@@ -26,7 +26,7 @@
 
 use edgecert_edge::create_options::analysis::{self, HostPathKind, Relation};
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -42,7 +42,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(cx.offer, "no createOptions: no host mounts") {
+    let c = match parsed_or(cx, "no createOptions: no host mounts") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

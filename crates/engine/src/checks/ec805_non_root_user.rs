@@ -37,9 +37,7 @@ fn is_root(user: &str) -> bool {
 
 fn run(cx: &Context<'_>) -> Outcome {
     // Parsed like the other createOptions checks: Docker matches `User` in any case.
-    let create_user = super::ec103_create_options::load(cx.offer)
-        .ok()
-        .flatten()
+    let create_user = super::create_options::parsed(cx)
         .and_then(|c| c.body.user.clone())
         .filter(|u| !u.is_empty());
     if let Some(user) = &create_user {

@@ -40,7 +40,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::ec103_create_options::{load, location};
+use super::create_options::{location, parsed};
 use super::{Check, Context, Outcome, UNREADABLE};
 use crate::analyze::FileFact;
 use crate::analyze::owners::{Owner, package_owners};
@@ -48,7 +48,6 @@ use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
 use crate::digest::Digest;
 use crate::facts::{ConfigFacts, ImageFacts};
 use crate::image::layer::FsEntry;
-use crate::offer::Offer;
 use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
@@ -217,7 +216,8 @@ fn in_env_entry(entry: &str) -> Vec<SecretFact> {
 
 /// Secrets in the offer's defaults, which the listing publishes and every deployment manifest
 /// made from the offer carries: `(location, secret)`.
-fn in_offer(offer: &Offer) -> Vec<(String, SecretFact)> {
+fn in_offer(cx: &Context<'_>) -> Vec<(String, SecretFact)> {
+    let offer = cx.offer;
     let mut out = Vec::new();
     let env = offer.defaults.as_ref().and_then(|d| d.env.as_ref());
     for (name, value) in env.into_iter().flatten() {
@@ -225,8 +225,8 @@ fn in_offer(offer: &Offer) -> Vec<(String, SecretFact)> {
             out.push((format!("offer.json: defaults.env.{name}"), s));
         }
     }
-    if let Ok(Some(c)) = load(offer) {
-        for (i, entry) in c.body.env.unwrap_or_default().iter().enumerate() {
+    if let Some(c) = parsed(cx) {
+        for (i, entry) in c.body.env.iter().flatten().enumerate() {
             for s in in_env_entry(entry) {
                 out.push((location(&format!("Env[{i}]")), s));
             }
@@ -259,7 +259,7 @@ fn in_config(c: &ConfigFacts) -> Vec<(String, SecretFact)> {
 
 fn run(cx: &Context<'_>) -> Outcome {
     let image = cx.image;
-    let mut findings: Vec<Finding> = in_offer(cx.offer)
+    let mut findings: Vec<Finding> = in_offer(cx)
         .into_iter()
         .map(|(at, s)| Finding::new(describe(&s)).at(at).help(CHECK.fix_hint()))
         .collect();

@@ -23,7 +23,7 @@
 
 use edgecert_edge::create_options::analysis;
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -39,7 +39,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(cx.offer, "no createOptions: default confinement") {
+    let c = match parsed_or(cx, "no createOptions: default confinement") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

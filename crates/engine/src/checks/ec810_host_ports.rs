@@ -22,7 +22,7 @@
 
 use edgecert_edge::create_options::analysis::{self, EDGEHUB_PORTS, HostPort};
 
-use super::ec103_create_options::{location, parsed_or};
+use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -38,7 +38,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let c = match parsed_or(cx.offer, "no createOptions: no host ports") {
+    let c = match parsed_or(cx, "no createOptions: no host ports") {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };

@@ -28,6 +28,7 @@ mod ec405_outputs_routed;
 mod ec501_settings_documented;
 mod ec502_description_safe;
 pub use ec502_description_safe::sanitize as sanitize_description;
+pub mod create_options;
 mod ec503_listing_fields;
 mod ec601_version_tags;
 mod ec602_rolling_tags_consistent;
@@ -66,6 +67,8 @@ use crate::report::{Area, Finding, Severity, Status};
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub offer: &'a Offer,
+    /// The offer's createOptions, parsed once ([`create_options::load`]).
+    pub create_options: &'a create_options::Parsed,
     pub image: &'a ImageFacts,
     pub policy: &'a Policy,
     /// Tags already published (EC603), when known: the marketplace registry or `--published`.

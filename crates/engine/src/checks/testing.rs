@@ -59,6 +59,7 @@ pub fn check_with(check: &Check, offer: &Offer, image: &ImageFacts) -> Outcome {
     let policy = Policy::default();
     (check.run)(&Context {
         offer,
+        create_options: &crate::checks::create_options::load(offer),
         image,
         policy: &policy,
         published: None,
