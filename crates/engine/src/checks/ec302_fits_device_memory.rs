@@ -18,7 +18,7 @@
 //! Bound caches, buffers and heap sizes (for JVM and .NET modules set the heap limit from the
 //! container limit), or declare `device.minMemoryMiB` in the offer.
 
-use super::ec401_starts_with_defaults::{Judgement, judge, outcome};
+use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -80,7 +80,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, judge, runtime};
+    use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
     use crate::report::Status;
 
     #[test]

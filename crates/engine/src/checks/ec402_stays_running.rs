@@ -20,7 +20,7 @@
 //! told to provide: fall back to sane defaults, wait and retry for the IoT Edge hub rather than
 //! exiting, and never exit while idle.
 
-use super::ec401_starts_with_defaults::{Judgement, judge, log_tail, outcome};
+use super::ingestion::{Judgement, judge, log_tail, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -95,7 +95,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, judge, runtime};
+    use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
     use crate::report::Status;
 
     #[test]

@@ -19,7 +19,7 @@
 //! has no default signal handlers: `trap 'exit 0' TERM`, or `exec` the real process so it
 //! receives the signal, or run an init (`docker run --init`, tini).
 
-use super::ec401_starts_with_defaults::{Judgement, judge, outcome};
+use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -66,7 +66,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, judge, runtime};
+    use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
     use crate::report::Status;
 
     #[test]

@@ -26,8 +26,8 @@
 //! the trust bundle it fetches when setting options, connect at start and retry rather than
 //! exit. Read the module's log tail (EC402) for the SDK's own error.
 
-use super::ec401_starts_with_defaults::{Judgement, judge, outcome};
 use super::ec702_sdk_detected::platform_sdks;
+use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
 use crate::report::{Area, Finding, Severity};
 
@@ -100,9 +100,9 @@ fn run(cx: &Context<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, runtime};
     use crate::checks::ec702_sdk_detected::tests::{facts_with_identifier, sdk_spec};
     use crate::checks::testing::*;
+    use crate::checks::testing::{amd64, arm, healthy, runtime};
     use crate::facts::HubFacts;
     use crate::report::Status;
 

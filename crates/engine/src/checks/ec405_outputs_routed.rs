@@ -249,8 +249,8 @@ fn on_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, runtime};
     use crate::checks::testing::*;
+    use crate::checks::testing::{amd64, arm, healthy, runtime};
     use crate::facts::{HubFacts, ImageFacts};
     use crate::report::Status;
     use serde_json::json;

@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn what_the_module_sent_decides_when_it_connected() {
-        use crate::checks::ec401_starts_with_defaults::tests::{amd64, arm, healthy, runtime};
+        use crate::checks::testing::{amd64, arm, healthy, runtime};
         use crate::facts::HubFacts;
         let facts = facts_with_identifier(&sdk_spec(), ID);
         let sent = |ua: &str| HubFacts {

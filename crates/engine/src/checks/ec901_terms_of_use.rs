@@ -33,7 +33,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .legal
         .as_ref()
         .and_then(|l| l.terms_of_use_url.as_deref());
-    super::ec902_privacy_policy::https_field(url, "legal.termsOfUseUrl", "terms of use", &CHECK)
+    super::legal::https_field(url, "legal.termsOfUseUrl", "terms of use", &CHECK)
 }
 
 #[cfg(test)]

@@ -12,9 +12,8 @@
 //! ## How to fix
 //! Publish your privacy policy on an https page and set `legal.privacyPolicyUrl` to it.
 
-use super::rules::is_https_url;
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::report::{Area, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC902",
@@ -33,28 +32,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .legal
         .as_ref()
         .and_then(|l| l.privacy_policy_url.as_deref());
-    https_field(url, "legal.privacyPolicyUrl", "privacy policy", &CHECK)
-}
-
-/// The rule EC901 and EC902 share: a present https URL.
-pub(super) fn https_field(url: Option<&str>, field: &str, what: &str, check: &Check) -> Outcome {
-    let at = format!("offer.json: {field}");
-    let hint = check.fix_hint();
-    match url {
-        None => Outcome::fail(
-            format!("{field} is missing"),
-            vec![Finding::new(format!("no {what} URL")).at(at).help(hint)],
-        ),
-        Some(u) if is_https_url(u) => Outcome::pass(format!("{what}: {u}")),
-        Some(u) => Outcome::fail(
-            format!("{field} is not an https URL"),
-            vec![
-                Finding::new(format!("{u:?} is not an absolute https URL"))
-                    .at(at)
-                    .help(hint),
-            ],
-        ),
-    }
+    super::legal::https_field(url, "legal.privacyPolicyUrl", "privacy policy", &CHECK)
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ mod ec904_support_option;
 mod ec905_category;
 mod ec906_use_case;
 pub mod entrypoint;
+pub mod ingestion;
+pub mod legal;
 pub mod rules;
 #[cfg(test)]
 pub mod testing;

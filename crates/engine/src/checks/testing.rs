@@ -5,14 +5,17 @@
 use edgecert_fixtures::{Arch, ImageSpec, PlatformImage, write_oci_layout};
 use serde_json::Value;
 
+use std::sync::OnceLock;
+
 use super::{Check, Context, Outcome};
 use crate::analyze::default_analyzers;
-use crate::facts::ImageFacts;
+use crate::facts::{ImageFacts, PlatformRun, RuntimeFacts};
 use crate::image::files::DirFiles;
 use crate::image::layer::NoProgress;
 use crate::image::layout::Layout;
 use crate::image::scan::{ScanOptions, scan};
 use crate::offer::{Offer, template};
+use crate::platform::Platform;
 use crate::policy::Policy;
 
 /// The `init` template as JSON, to edit in a test.
@@ -72,4 +75,65 @@ pub fn run_offer(check: &Check, edit: impl FnOnce(&mut Value)) -> Outcome {
     let mut v = offer_json();
     edit(&mut v);
     check_with(check, &offer(&v), &ImageFacts::default())
+}
+
+// The ingestion test's facts, for the runtime checks' tests.
+
+pub fn amd64() -> Platform {
+    Platform::new("linux", "amd64", None)
+}
+
+pub fn arm() -> Platform {
+    Platform::new("linux", "arm", Some("v7"))
+}
+
+/// A run that went well: started, ran the window, stopped on SIGTERM.
+pub fn healthy(platform: Platform) -> PlatformRun {
+    PlatformRun {
+        platform,
+        error: None,
+        created: true,
+        create_error: None,
+        started: true,
+        states: vec!["created".into(), "running".into(), "exited".into()],
+        running_at_end: true,
+        exit_code: None,
+        oom_killed: false,
+        restart_count: 0,
+        memory_limit_bytes: 512 << 20,
+        peak_memory_bytes: Some(3 << 20),
+        log_tail: vec!["listening".into()],
+        stopped_on_sigterm: Some(true),
+        stop_ms: Some(120),
+        window_secs: 30,
+        hub: None,
+    }
+}
+
+pub fn runtime(platforms: Vec<PlatformRun>) -> RuntimeFacts {
+    RuntimeFacts {
+        engine: Some("Moby 20.10.24".into()),
+        unavailable: None,
+        platforms,
+        mode: "parallel".into(),
+        duration_ms: 31_000,
+    }
+}
+
+fn image() -> &'static ImageFacts {
+    static IMAGE: OnceLock<ImageFacts> = OnceLock::new();
+    IMAGE.get_or_init(|| facts(&good_spec()))
+}
+
+/// Runs `check` on the good image with `runtime` (`None` = `--no-run`).
+pub fn judge(check: &Check, runtime: Option<&RuntimeFacts>) -> Outcome {
+    let offer = offer(&offer_json());
+    (check.run)(&Context {
+        offer: &offer,
+        create_options: &crate::checks::create_options::load(&offer),
+        image: image(),
+        policy: &Policy::default(),
+        published: None,
+        runtime,
+    })
 }
