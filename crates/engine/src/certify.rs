@@ -22,6 +22,7 @@ use crate::report::{
     CheckResult, ImageRef, Ingestion, ModuleRef, PlatformRef, PolicyRef, Report, SbomSummary,
     Status, Tool,
 };
+use crate::sbom::Inventory;
 
 #[derive(Debug, Clone)]
 pub struct CertifyOptions {
@@ -57,12 +58,24 @@ pub enum CertifyError {
     Malware(MalwareError),
 }
 
+/// What a certification run made: the report, and what the report summarizes, for the front
+/// doors that show more (the CLI's `--sbom`, the marketplace's SBOM and container logs).
+#[derive(Debug, Clone)]
+pub struct Certification {
+    pub report: Report,
+    /// The image's component inventory (the SBOM), when the image could be read.
+    pub inventory: Option<Inventory>,
+    /// What the ingestion test observed per platform (container states, log tails, what the
+    /// module did with the stand-ins), when it ran.
+    pub runtime: Option<RuntimeFacts>,
+}
+
 pub fn certify(
     offer: &Offer,
     options: &CertifyOptions,
     run: RunMode<'_>,
     progress: &dyn Progress,
-) -> Result<Report, CertifyError> {
+) -> Result<Certification, CertifyError> {
     let started = Instant::now();
     // Engines first: a rule file that does not compile or a clamd that does not answer stops
     // the run before any layer is read.
@@ -136,7 +149,7 @@ pub fn certify(
     if let Some(why) = options.cancel.reason() {
         return Err(CertifyError::Interrupted(why));
     }
-    let mut report = evaluate(
+    let (mut report, inventory) = evaluate(
         offer,
         &facts,
         &options.policy,
@@ -144,7 +157,11 @@ pub fn certify(
         runtime.as_ref(),
     );
     report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(Certification {
+        report,
+        inventory,
+        runtime,
+    })
 }
 
 /// Digests of the offer's tags in the published repository. A tag the registry answers 404
@@ -164,15 +181,16 @@ fn published_tags(
     Remote::open(repo, remote)?.tags(offer.tags())
 }
 
-/// Runs every check against established facts and builds the report (`durationMs` 0).
-/// `runtime: None` means the ingestion test was not run (by request).
+/// Runs every check against established facts and builds the report (`durationMs` 0), with
+/// the image's component inventory (`None` when no platform could be read). `runtime: None`
+/// means the ingestion test was not run (by request).
 pub fn evaluate(
     offer: &Offer,
     facts: &ImageFacts,
     policy: &Policy,
     published: Option<&TagMap>,
     runtime: Option<&RuntimeFacts>,
-) -> Report {
+) -> (Report, Option<Inventory>) {
     // Parsed once: every check reads the same createOptions.
     let create_options = checks::create_options::load(offer);
     let cx = Context {
@@ -209,7 +227,11 @@ pub fn evaluate(
         Vec::new()
     };
     let verdict = Report::compute_verdict(&checks, &not_run);
-    Report {
+    let inventory = (!facts.platforms.is_empty()).then(|| {
+        let name = offer.module_name().unwrap_or(&facts.source);
+        Inventory::from_facts(facts, name)
+    });
+    let report = Report {
         report_version: 1,
         tool: Tool {
             name: "edgecert".into(),
@@ -242,13 +264,8 @@ pub fn evaluate(
         engines: facts.engines.clone(),
         checks,
         review,
-        sbom: (!facts.platforms.is_empty()).then(|| {
-            let name = offer.module_name().unwrap_or(&facts.source);
-            let inventory = crate::sbom::Inventory::from_facts(facts, name);
-            SbomSummary {
-                components: inventory.components.len(),
-                inventory,
-            }
+        sbom: inventory.as_ref().map(|i| SbomSummary {
+            components: i.components.len(),
         }),
         ingestion: runtime.map(|r| Ingestion {
             engine: r.engine.clone(),
@@ -256,7 +273,8 @@ pub fn evaluate(
             duration_ms: r.duration_ms,
         }),
         duration_ms: 0,
-    }
+    };
+    (report, inventory)
 }
 
 /// The default `--image`: the offer's `image.repository:defaultTag`, from its registry.

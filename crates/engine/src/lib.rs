@@ -20,6 +20,6 @@ pub mod report;
 pub mod sbom;
 pub mod scratch;
 
-pub use certify::{CertifyError, CertifyOptions, certify, default_image, evaluate};
+pub use certify::{Certification, CertifyError, CertifyOptions, certify, default_image, evaluate};
 pub use digest::Digest;
 pub use platform::Platform;

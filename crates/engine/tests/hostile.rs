@@ -890,7 +890,8 @@ fn certify_reports_a_hostile_image_as_a_blocking_ec101_failure() {
         edgecert_engine::ingest::RunMode::NoRun,
         &NoProgress,
     )
-    .unwrap();
+    .unwrap()
+    .report;
     assert!(started.elapsed() < TIME_BOUND);
     assert_eq!(report.verdict, Verdict::Fail);
     let ec101 = report.checks.iter().find(|c| c.id == "EC101").unwrap();

@@ -10,6 +10,7 @@ mod common;
 
 use std::path::Path;
 
+use edgecert_engine::Certification;
 use edgecert_engine::offer::{Offer, template};
 use edgecert_engine::report::{Report, Status};
 use edgecert_engine::sbom::cyclonedx;
@@ -140,12 +141,12 @@ fn offer() -> Offer {
     Offer::parse(&template("sbom"), "offer.json").unwrap()
 }
 
-fn certify(spec: &ImageSpec) -> Report {
+fn certify(spec: &ImageSpec) -> Certification {
     common::certify_spec(spec, &offer())
 }
 
-fn bom(report: &Report) -> Value {
-    let inv = &report.sbom.as_ref().expect("an sbom summary").inventory;
+fn bom(c: &Certification) -> Value {
+    let inv = c.inventory.as_ref().expect("an inventory");
     serde_json::from_str(&cyclonedx::render(inv)).unwrap()
 }
 
@@ -202,7 +203,7 @@ fn inventory_of_every_ecosystem_as_cyclonedx() {
     }
     want.sort();
     assert_eq!(refs, want);
-    assert_eq!(report.sbom.as_ref().unwrap().components, want.len());
+    assert_eq!(report.report.sbom.as_ref().unwrap().components, want.len());
 
     // Same layer on both platforms: one component, two platform properties, its locations.
     let by_ref = |r: &str| components.iter().find(|c| c["bom-ref"] == r).unwrap();
@@ -252,12 +253,17 @@ fn inventory_of_every_ecosystem_as_cyclonedx() {
     assert_eq!(bom["specVersion"], "1.5");
     assert_eq!(
         bom["metadata"]["component"]["version"],
-        spec_digest(&report)
+        spec_digest(&report.report)
     );
     validate(&bom);
 
     // EC903: the init template names a notice URL.
-    let ec903 = report.checks.iter().find(|c| c.id == "EC903").unwrap();
+    let ec903 = report
+        .report
+        .checks
+        .iter()
+        .find(|c| c.id == "EC903")
+        .unwrap();
     assert_eq!(ec903.status, Status::Pass, "{ec903:?}");
     assert!(
         ec903
@@ -274,7 +280,7 @@ fn spec_digest(report: &Report) -> String {
 fn same_image_same_sbom() {
     let spec = ImageSpec::new(vec![platform(Arch::Amd64, None)]);
     let (a, b) = (certify(&spec), certify(&spec));
-    let render = |r: &Report| cyclonedx::render(&r.sbom.as_ref().unwrap().inventory);
+    let render = |c: &Certification| cyclonedx::render(c.inventory.as_ref().unwrap());
     assert_eq!(render(&a), render(&b));
     let other = certify(&ImageSpec::new(vec![platform(Arch::Arm64, None)]));
     assert_ne!(bom(&a)["serialNumber"], bom(&other)["serialNumber"]);
@@ -286,12 +292,13 @@ fn an_image_without_components_has_an_empty_sbom() {
     let spec = ImageSpec::new(vec![
         PlatformImage::busybox(Arch::Amd64, &["/bin/sleep", "1"]).unwrap(),
     ]);
-    let report = certify(&spec);
+    let all = certify(&spec);
+    let report = &all.report;
     assert_eq!(report.sbom.as_ref().unwrap().components, 0);
-    let json = edgecert_engine::report::json::render(&report);
+    let json = edgecert_engine::report::json::render(report);
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["sbom"], serde_json::json!({ "components": 0 }));
-    validate(&bom(&report));
+    validate(&bom(&all));
 }
 
 #[test]

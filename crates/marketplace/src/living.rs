@@ -529,7 +529,8 @@ impl Pipeline {
         })
         .await
         .map_err(|e| StepError::Retry(format!("the certification task: {e}")))?
-        .map_err(|e| StepError::Retry(e.to_string()))?;
+        .map_err(|e| StepError::Retry(e.to_string()))?
+        .report;
         // Statically: a blocking check that fails is a failure; the ingestion test did not
         // run (it ran when the version went live), so `incomplete` is a pass here.
         let failing: Vec<Value> = report

@@ -131,7 +131,7 @@ impl Market {
 /// `offer.json` (`offer.json: legal.privacyPolicyUrl` → `legal.privacyPolicyUrl`). The same
 /// `evaluate` the pipeline runs, with no image read yet: checks that need one skip.
 pub fn offer_findings(offer: &Offer, policy: &Policy) -> Vec<OfferFinding> {
-    let report = evaluate(offer, &ImageFacts::default(), policy, None, None);
+    let (report, _) = evaluate(offer, &ImageFacts::default(), policy, None, None);
     let mut out = Vec::new();
     for c in &report.checks {
         if c.status != Status::Fail {

@@ -401,8 +401,8 @@ impl Pipeline {
         };
         let (certified, _offer) =
             joined.map_err(|e| StepError::Retry(format!("the certification task: {e}")))?;
-        let mut report = match certified {
-            Ok(r) => r,
+        let certification = match certified {
+            Ok(c) => c,
             // The image could not be read at all: the submission's problem.
             Err(e @ CertifyError::Source { .. }) => {
                 return Err(StepError::Submission(e.to_string()));
@@ -410,15 +410,16 @@ impl Pipeline {
             // Engines (clamd down), temp space, a signal: ours, try again.
             Err(e) => return Err(StepError::Retry(e.to_string())),
         };
+        let mut report = certification.report;
         // The report names the image as the publisher submitted it, not our temporary copy.
         if let Some(image) = report.image.as_mut() {
             image.source = s.source.clone();
         }
         let text = json::render(&report);
-        let sbom = report
-            .sbom
+        let sbom = certification
+            .inventory
             .as_ref()
-            .map(|b| edgecert_engine::sbom::cyclonedx::render(&b.inventory));
+            .map(edgecert_engine::sbom::cyclonedx::render);
         let (verdict, to) = match report.verdict {
             Verdict::Pass => ("pass", State::InReview),
             Verdict::Fail => ("fail", State::Failed),

@@ -96,7 +96,9 @@ fn check_window(
         malware: Default::default(),
         cancel: Default::default(),
     };
-    let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress).unwrap();
+    let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress)
+        .unwrap()
+        .report;
     assert!(ingest.warnings().is_empty(), "{:?}", ingest.warnings());
     assert_nothing_left(name);
     report

@@ -54,7 +54,9 @@ fn check(kind: SdkKind, offer: &str, env: Value, window: u64) -> Report {
         cancel: Default::default(),
     };
     let ingest = MobyIngest::new();
-    let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress).unwrap();
+    let report = certify(&offer, &options, RunMode::Run(&ingest), &NoProgress)
+        .unwrap()
+        .report;
     assert!(ingest.warnings().is_empty(), "{:?}", ingest.warnings());
     report
 }

@@ -189,7 +189,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         eprintln!("edgecert: interrupted by {signal}; {removed}");
         return Ok(if signal == "SIGTERM" { 143 } else { 130 });
     }
-    let report = certified.context("certification could not run")?;
+    let certification = certified.context("certification could not run")?;
+    let report = certification.report;
     let text = match args.format {
         Format::Human => {
             let painter = if args.output.is_some() {
@@ -219,9 +220,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         Format::Junit => junit::render(&report),
     };
     if let Some(target) = &sbom_to {
-        match &report.sbom {
-            Some(s) => {
-                let bom = edgecert_engine::sbom::cyclonedx::render(&s.inventory);
+        match certification.inventory.as_ref() {
+            Some(inventory) => {
+                let bom = edgecert_engine::sbom::cyclonedx::render(inventory);
                 let written = target.write(&bom);
                 if let Some(code) = interrupted(&cancel, "the SBOM was written") {
                     return Ok(code);

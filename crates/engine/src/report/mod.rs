@@ -177,11 +177,8 @@ pub struct Engine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SbomSummary {
+    // The components themselves are `Certification::inventory`.
     pub components: usize,
-    /// The full inventory, for `--sbom FILE` (`sbom::cyclonedx`); not part of the report JSON.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub inventory: crate::sbom::Inventory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

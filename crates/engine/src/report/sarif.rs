@@ -177,7 +177,7 @@ mod tests {
         let mut v = offer_json();
         v["legal"]["privacyPolicyUrl"] = "http://insecure.example".into();
         let text = serde_json::to_string_pretty(&v).unwrap();
-        let mut report = crate::evaluate(
+        let (mut report, _) = crate::evaluate(
             &offer(&v),
             &ImageFacts::default(),
             &Policy::default(),

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use edgecert_engine::analyze::default_analyzers;
-use edgecert_engine::evaluate;
 use edgecert_engine::facts::ImageFacts;
 use edgecert_engine::image::layer::{Limits, NoProgress};
 use edgecert_engine::image::remote::RemoteOptions;
@@ -24,7 +23,8 @@ use edgecert_engine::image::scan::{ScanOptions, scan};
 use edgecert_engine::image::source::ImageSource;
 use edgecert_engine::offer::{Offer, template};
 use edgecert_engine::policy::Policy;
-use edgecert_engine::report::{CheckResult, Finding, Report, Status};
+use edgecert_engine::report::{CheckResult, Finding, Status};
+use edgecert_engine::{Certification, evaluate};
 use edgecert_fixtures::media::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use edgecert_fixtures::{
     Arch, Compression, ImageSpec, Layer, PlatformImage, Written, busybox_available, busybox_layer,
@@ -330,7 +330,7 @@ impl Image {
             limits,
             ..Policy::default()
         };
-        let report = evaluate(&offer(), &facts, &policy, None, None);
+        let (report, _) = evaluate(&offer(), &facts, &policy, None, None);
         let ec101 = report
             .checks
             .into_iter()
@@ -463,7 +463,7 @@ pub fn assert_absent(paths: &[PathBuf]) {
 
 /// Writes `spec` as an OCI layout and certifies it with `offer` and the built-in policy,
 /// without the ingestion test: the report as `edgecert check --no-run` would make it.
-pub fn certify_spec(spec: &ImageSpec, offer: &Offer) -> Report {
+pub fn certify_spec(spec: &ImageSpec, offer: &Offer) -> Certification {
     let dir = tempfile::tempdir().unwrap();
     write_oci_layout(&dir.path().join("image"), spec).unwrap();
     fs::create_dir(dir.path().join("run")).unwrap();
@@ -480,5 +480,10 @@ pub fn certify_spec(spec: &ImageSpec, offer: &Offer) -> Report {
         &NoProgress,
     )
     .unwrap();
-    evaluate(offer, &facts, &Policy::default(), None, None)
+    let (report, inventory) = evaluate(offer, &facts, &Policy::default(), None, None);
+    Certification {
+        report,
+        inventory,
+        runtime: None,
+    }
 }
