@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::*;
+use crate::gateway::Service;
 use crate::workload::{ModuleIdentity, RunCa};
 
 const GATEWAY: &str = "edgecert-gateway";
@@ -87,15 +88,35 @@ struct Hub {
 }
 
 async fn hub() -> Hub {
+    hub_for(Service::Mqtt).await
+}
+
+/// A stand-in serving `service` on a loopback port, until the `Hub` is dropped.
+async fn hub_for(service: Service) -> Hub {
     let ca = RunCa::new("test").unwrap();
     let key = b"0123456789abcdef0123456789abcdef".to_vec();
     let hub = EdgeHub::new(identity(), GATEWAY, &key, &ca, json!({"threshold": 45})).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hub.clone().serve(listener, async move {
-        let _ = stopped.await;
-    }));
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = hub.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                Ok((tcp, _)) = listener.accept() => {
+                    let hub = serving.clone();
+                    tokio::spawn(async move {
+                        match service {
+                            Service::Mqtt => hub.serve_stream(tcp).await,
+                            Service::Amqp => hub.serve_amqp_stream(tcp).await,
+                            Service::WebSocket => hub.serve_websocket_stream(tcp).await,
+                        }
+                    });
+                }
+            }
+        }
+    });
     Hub {
         hub,
         ca,

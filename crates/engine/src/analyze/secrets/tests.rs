@@ -6,18 +6,8 @@ use base64::Engine as _;
 
 use super::*;
 
-/// Deterministic pseudo-random bytes (xorshift).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+/// Deterministic pseudo-random bytes.
+pub use edgecert_fixtures::rng::incompressible as noise;
 
 /// `len` characters of `alphabet`, pseudo-random.
 pub fn token(alphabet: &str, len: usize, seed: u64) -> String {

@@ -23,35 +23,6 @@ use super::*;
 const UA: &str =
     "azure-iot-device/1.18.4 (node v18.19.0; Debian GNU/Linux 12; x64)contoso.tempfilter.standard";
 
-/// A stand-in serving AMQP on a loopback port.
-async fn amqp_hub() -> Hub {
-    let ca = RunCa::new("test").unwrap();
-    let key = b"0123456789abcdef0123456789abcdef".to_vec();
-    let hub = EdgeHub::new(identity(), GATEWAY, &key, &ca, json!({"threshold": 45})).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = hub.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = &mut stopped => break,
-                Ok((tcp, _)) = listener.accept() => {
-                    let hub = serving.clone();
-                    tokio::spawn(async move { hub.serve_amqp_stream(tcp).await });
-                }
-            }
-        }
-    });
-    Hub {
-        hub,
-        ca,
-        key,
-        addr,
-        _stop: stop,
-    }
-}
-
 /// The link properties every Node SDK link carries, plus `extra`.
 fn link_properties(extra: &[(&str, &str)]) -> Fields {
     let mut f = Fields::default();
@@ -231,7 +202,7 @@ fn data_of(m: &Message<Body<Value>>) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_node_module_authenticates_reads_its_twin_reports_and_sends_over_amqp() {
-    let h = amqp_hub().await;
+    let h = hub_for(Service::Amqp).await;
     let id = identity();
     let mut c = client(&h, None).await;
     let (_, status) = c.put_token(&sas(&h.key, &id, now() + 3600)).await;
@@ -399,7 +370,7 @@ async fn a_node_module_authenticates_reads_its_twin_reports_and_sends_over_amqp(
 
 #[tokio::test]
 async fn a_bad_token_gets_its_put_token_answered_and_its_links_refused_with_the_reason() {
-    let h = amqp_hub().await;
+    let h = hub_for(Service::Amqp).await;
     let id = identity();
     let mut c = client(&h, None).await;
     // Signed with another key: edgeHub answers 200 and judges at the first link.
@@ -459,7 +430,7 @@ async fn a_bad_token_gets_its_put_token_answered_and_its_links_refused_with_the_
 
 #[tokio::test]
 async fn sasl_clients_connect_with_anonymous_and_authenticate_with_cbs() {
-    let h = amqp_hub().await;
+    let h = hub_for(Service::Amqp).await;
     let id = identity();
     let mut c = client(&h, Some(SaslProfile::Anonymous)).await;
     let (_, status) = c.put_token(&sas(&h.key, &id, now() + 3600)).await;
@@ -470,7 +441,7 @@ async fn sasl_clients_connect_with_anonymous_and_authenticate_with_cbs() {
 
 #[tokio::test]
 async fn a_client_that_speaks_no_amqp_after_tls_is_recorded() {
-    let h = amqp_hub().await;
+    let h = hub_for(Service::Amqp).await;
     let mut stream = tls(h.addr, h.ca.der()).await.unwrap();
     stream.write_all(b"MQTT\x04\x00\x00\x00").await.unwrap();
     stream.flush().await.unwrap();
@@ -662,7 +633,7 @@ async fn hostile_amqp_bytes_end_the_connection_without_a_panic() {
 /// An amqp-value body that is not a string: a put-token the stand-in answers 400.
 #[tokio::test]
 async fn a_put_token_without_a_string_token_is_answered_400() {
-    let h = amqp_hub().await;
+    let h = hub_for(Service::Amqp).await;
     let mut c = client(&h, None).await;
     let mut sender = Sender::builder()
         .name("cbs-tx")

@@ -9,35 +9,6 @@ use super::amqp::{Client, amqp_client_over};
 use super::*;
 use crate::edgehub::websocket::{PATH, bridge};
 
-/// A stand-in serving WebSockets on a loopback port.
-async fn ws_hub() -> Hub {
-    let ca = RunCa::new("test").unwrap();
-    let key = b"0123456789abcdef0123456789abcdef".to_vec();
-    let hub = EdgeHub::new(identity(), GATEWAY, &key, &ca, json!({"threshold": 45})).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = hub.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = &mut stopped => break,
-                Ok((tcp, _)) = listener.accept() => {
-                    let hub = serving.clone();
-                    tokio::spawn(async move { hub.serve_websocket_stream(tcp).await });
-                }
-            }
-        }
-    });
-    Hub {
-        hub,
-        ca,
-        key,
-        addr,
-        _stop: stop,
-    }
-}
-
 /// TLS, then the upgrade of `path` offering `subprotocol`; the connection as a byte stream.
 async fn upgraded(
     h: &Hub,
@@ -67,7 +38,7 @@ async fn upgraded(
 
 #[tokio::test]
 async fn mqtt_over_websockets_connects_reads_the_twin_and_sends() {
-    let h = ws_hub().await;
+    let h = hub_for(Service::WebSocket).await;
     let id = identity();
     let mut s = upgraded(&h, PATH, "mqtt").await.unwrap();
     let mut buf = BytesMut::new();
@@ -122,7 +93,7 @@ async fn mqtt_over_websockets_connects_reads_the_twin_and_sends() {
 
 #[tokio::test]
 async fn amqp_over_websockets_authenticates_with_cbs() {
-    let h = ws_hub().await;
+    let h = hub_for(Service::WebSocket).await;
     let id = identity();
     let stream = upgraded(&h, PATH, "AMQPWSB10").await.unwrap();
     let mut c: Client = amqp_client_over(stream).await;
@@ -134,7 +105,7 @@ async fn amqp_over_websockets_authenticates_with_cbs() {
 
 #[tokio::test]
 async fn upgrades_elsewhere_or_without_a_known_subprotocol_are_refused_and_recorded() {
-    let h = ws_hub().await;
+    let h = hub_for(Service::WebSocket).await;
     let wrong_path = upgraded(&h, "/socket", "mqtt").await;
     assert!(wrong_path.unwrap_err().contains("404"));
     let wrong_protocol = upgraded(&h, PATH, "stomp").await;
