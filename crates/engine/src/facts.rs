@@ -97,7 +97,7 @@ pub struct ImageFacts {
     /// Tag -> digest in the source, for the versioning checks.
     pub tags: TagMap,
     /// The malware engines that looked at every file (for the report and EC807).
-    pub engines: Vec<crate::report::Engine>,
+    pub engines: Vec<crate::report::MalwareEngine>,
     /// Every layer read, once, by digest (shared layers appear once).
     pub layers: BTreeMap<Digest, Arc<crate::image::layer::LayerFacts>>,
 }

@@ -17,7 +17,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
-pub struct Engine {
+pub struct MobyEngine {
     pub docker: Docker,
     /// `Moby 20.10.24+dfsg1`.
     pub description: String,
@@ -43,7 +43,7 @@ pub fn unavailable(host: &str, why: &str) -> String {
     )
 }
 
-pub async fn connect() -> Result<Engine, String> {
+pub async fn connect() -> Result<MobyEngine, String> {
     let host = host();
     let docker = Docker::connect_with_defaults().map_err(|e| unavailable(&host, &e.to_string()))?;
     let answer = async {
@@ -60,7 +60,7 @@ pub async fn connect() -> Result<Engine, String> {
         .arch
         .clone()
         .unwrap_or_else(|| go_arch(info.architecture.as_deref().unwrap_or_default()).to_owned());
-    Ok(Engine {
+    Ok(MobyEngine {
         // Loading a large image, or a stats stream over a long window, outlasts bollard's
         // 2-minute request timeout; the window and our own waits bound everything else.
         docker: docker.with_timeout(REQUEST_TIMEOUT),

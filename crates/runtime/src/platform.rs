@@ -17,14 +17,14 @@ use edgecert_engine::facts::{PlatformFacts, PlatformRun};
 use crate::binfmt::{self, Support};
 use crate::cancel::Cancel;
 use crate::container::{self, Placement, Plan, RUN_LABEL};
-use crate::engine::Engine;
+use crate::engine::MobyEngine;
 use crate::errors::{is_not_found, message, status};
 use crate::standins::Standins;
 use crate::{load, network, observe};
 
 /// What every platform of one run shares.
 pub struct RunContext<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a MobyEngine,
     pub plan: &'a Plan,
     pub run_id: &'a str,
     /// The offer's identifier (or a stand-in), for image names.

@@ -9,16 +9,16 @@ use std::ops::Range;
 /// How bad a diagnostic is. Errors are what edgeHub rejects (the whole configuration is then
 /// invalid); warnings are traps edgeHub accepts silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
+pub enum Level {
     Error,
     Warning,
 }
 
-impl Severity {
+impl Level {
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Level::Error => "error",
+            Level::Warning => "warning",
         }
     }
 }
@@ -26,7 +26,7 @@ impl Severity {
 /// One problem found in a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub severity: Level,
     /// Lower case, no trailing period.
     pub message: String,
     /// Character offsets into the route (not bytes); may be empty (a point, e.g. end of input).
@@ -37,7 +37,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn error(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
-            severity: Severity::Error,
+            severity: Level::Error,
             message: message.into(),
             span,
             suggestion: None,
@@ -46,7 +46,7 @@ impl Diagnostic {
 
     pub fn warning(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
-            severity: Severity::Warning,
+            severity: Level::Warning,
             message: message.into(),
             span,
             suggestion: None,
@@ -59,7 +59,7 @@ impl Diagnostic {
     }
 
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.severity == Level::Error
     }
 
     /// The diagnostic as a compiler prints it:

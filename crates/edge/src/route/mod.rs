@@ -39,7 +39,7 @@ pub use ast::{
     BinaryOp, Call, Expr, ExprKind, Route, Segment, Sink, Source, SourceKind, Span, Ty, UnaryOp,
 };
 pub use check::SYSTEM_PROPERTIES;
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Level};
 pub use eval::{Evaluation, Message, SourceMatch, Step, Value, evaluate, source_matches};
 pub use parser::MAX_NESTING;
 

@@ -48,3 +48,46 @@ pub fn parsed_or<'a>(cx: &'a Context<'_>, none: &str) -> Result<&'a CreateOption
 pub fn parsed<'a>(cx: &'a Context<'_>) -> Option<&'a CreateOptions> {
     cx.create_options.as_ref().ok().and_then(Option::as_ref)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::testing::{offer, offer_json};
+
+    fn forms(create_options: serde_json::Value) -> Parsed {
+        let mut v = offer_json();
+        v["defaults"]["createOptions"] = create_options;
+        load(&offer(&v))
+    }
+
+    /// Every form the offer allows, read one way: the empty ones (`{}`, `""`, blank, `"null"`)
+    /// are none, for EC103, EC501 and the runtime alike.
+    #[test]
+    fn every_form_reads_one_way() {
+        for empty in [
+            json!({}),
+            json!(""),
+            json!("  "),
+            json!("null"),
+            json!("{}"),
+        ] {
+            assert!(matches!(forms(empty.clone()), Ok(None)), "{empty}");
+        }
+        for set in [
+            json!({"HostConfig": {"Privileged": true}}),
+            json!(r#"{"HostConfig":{"Privileged":true}}"#),
+        ] {
+            let parsed = forms(set.clone()).unwrap().unwrap();
+            assert_eq!(
+                parsed.body.host_config.unwrap().privileged,
+                Some(true),
+                "{set}"
+            );
+        }
+        for bad in [json!("{nope"), json!("[1]"), json!("42")] {
+            assert!(forms(bad.clone()).is_err(), "{bad}");
+        }
+    }
+}

@@ -85,11 +85,9 @@ fn run(cx: &Context<'_>) -> Outcome {
             .collect(),
         docs.routes.as_ref(),
     );
-    // An unparsable createOptions is EC103's finding; it is still a setting to document.
-    let create_options = defaults
-        .create_options
-        .as_ref()
-        .is_some_and(|c| !matches!(c.as_object(), Ok(None)));
+    // An unparsable createOptions is EC103's finding; it is still a setting to document. Empty
+    // forms (`{}`, `""`, `"null"`) are none, as for every other check.
+    let create_options = !matches!(cx.create_options, Ok(None));
     if create_options {
         total += 1;
         if docs

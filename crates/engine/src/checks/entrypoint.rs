@@ -14,7 +14,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 const MAX_INTERPRETERS: usize = 4;
 
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub struct ResolvedEntrypoint {
     /// The command as written (argv[0]).
     pub command: String,
     /// Each file executed, first to last: the script(s), then the ELF interpreter/binary.
@@ -23,7 +23,7 @@ pub struct Resolved {
     pub elf: ElfInfo,
 }
 
-pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
+pub fn resolve(p: &PlatformFacts) -> Result<ResolvedEntrypoint, String> {
     let config = p
         .config
         .as_ref()
@@ -62,7 +62,7 @@ pub fn resolve(p: &PlatformFacts) -> Result<Resolved, String> {
         });
         match script {
             Some(Ok(elf)) => {
-                return Ok(Resolved {
+                return Ok(ResolvedEntrypoint {
                     command,
                     chain,
                     elf,

@@ -61,16 +61,16 @@ pub struct PlatformPlan {
 }
 
 #[derive(Debug, Default)]
-pub struct Resolved {
+pub struct ResolvedImage {
     pub top_digest: Option<Digest>,
     pub platforms: Vec<PlatformPlan>,
     pub problems: Vec<Problem>,
 }
 
 /// Walks the image from its root. `Err` only when the source itself fails (unreachable,
-/// unauthorised); everything wrong with the image is in `Resolved::problems`.
-pub fn resolve(store: &dyn Store) -> Result<Resolved, StoreError> {
-    let mut out = Resolved::default();
+/// unauthorised); everything wrong with the image is in `ResolvedImage::problems`.
+pub fn resolve(store: &dyn Store) -> Result<ResolvedImage, StoreError> {
+    let mut out = ResolvedImage::default();
     let root = match store.root() {
         Ok(root) => root,
         Err(
@@ -138,7 +138,7 @@ fn problem(message: String, location: &str, platform: Option<&Platform>) -> Prob
 
 struct Walk<'a> {
     store: &'a dyn Store,
-    out: &'a mut Resolved,
+    out: &'a mut ResolvedImage,
     seen: HashSet<Digest>,
     /// The first failure of the source itself (a 5xx, a dropped connection, an unreadable
     /// file): not the image's fault, so it ends the walk and `resolve` returns it.

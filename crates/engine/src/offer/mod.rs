@@ -69,7 +69,7 @@ pub struct Defaults {
     /// Default module name in deployments.
     pub module_name: Option<String>,
     /// Docker Engine `ContainerCreate` body: an object, a JSON string, or ""/{} for none.
-    pub create_options: Option<CreateOptions>,
+    pub create_options: Option<RawCreateOptions>,
     /// Environment variables: name -> string, number or bool.
     pub env: Option<BTreeMap<String, EnvValue>>,
     /// Default module twin desired properties.
@@ -78,30 +78,15 @@ pub struct Defaults {
     pub routes: Option<BTreeMap<String, RouteSpec>>,
 }
 
-/// createOptions as the partner wrote it. Both forms are kept verbatim; `as_object` parses.
+/// createOptions as the partner wrote it: a JSON object, or a string holding one. Both forms
+/// are kept verbatim.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum CreateOptions {
+#[schemars(rename = "CreateOptions")]
+// Parsed once per run, by `checks::create_options::load`.
+pub enum RawCreateOptions {
     Object(Map<String, Value>),
     String(String),
-}
-
-impl CreateOptions {
-    /// The createOptions as a JSON object: `Ok(None)` when empty, `Err` when the string form is
-    /// not a JSON object (EC103 reports that).
-    pub fn as_object(&self) -> Result<Option<Map<String, Value>>, String> {
-        match self {
-            CreateOptions::Object(m) if m.is_empty() => Ok(None),
-            CreateOptions::Object(m) => Ok(Some(m.clone())),
-            CreateOptions::String(s) if s.trim().is_empty() => Ok(None),
-            CreateOptions::String(s) => match serde_json::from_str::<Value>(s) {
-                Ok(Value::Object(m)) if m.is_empty() => Ok(None),
-                Ok(Value::Object(m)) => Ok(Some(m)),
-                Ok(_) => Err("createOptions string is JSON but not an object".into()),
-                Err(e) => Err(format!("createOptions string is not valid JSON: {e}")),
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -298,7 +283,7 @@ fn untagged_hint(msg: &str) -> String {
     if msg.starts_with("data did not match any variant of untagged enum") {
         let which = msg.rsplit(' ').next().unwrap_or_default();
         let accepted = match which {
-            "CreateOptions" => "an object or a JSON string",
+            "RawCreateOptions" => "an object or a JSON string",
             "EnvValue" => "a string, number or boolean",
             "RouteSpec" => "a route string or an object {route, priority, timeToLiveSecs}",
             _ => "another type",
@@ -361,24 +346,5 @@ mod tests {
         let offer = Offer::parse("{}", "o.json").unwrap();
         assert!(offer.identifier().is_none());
         assert!(offer.tags().is_empty());
-    }
-
-    #[test]
-    fn create_options_forms() {
-        let s = CreateOptions::String(r#"{"HostConfig":{"Privileged":true}}"#.into());
-        assert!(s.as_object().unwrap().unwrap().contains_key("HostConfig"));
-        assert!(
-            CreateOptions::String(String::new())
-                .as_object()
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            CreateOptions::Object(Map::new())
-                .as_object()
-                .unwrap()
-                .is_none()
-        );
-        assert!(CreateOptions::String("{nope".into()).as_object().is_err());
     }
 }

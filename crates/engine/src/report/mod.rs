@@ -168,8 +168,11 @@ pub struct PlatformRef {
     pub layers: usize,
 }
 
+// A malware engine that scanned the image (`engines` in the report); named `Engine` in the
+// report's JSON Schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Engine {
+#[schemars(rename = "Engine")]
+pub struct MalwareEngine {
     pub name: String,
     pub version: String,
     pub rules: String,
@@ -190,7 +193,7 @@ pub struct Report {
     pub verdict: Verdict,
     pub module: ModuleRef,
     pub image: Option<ImageRef>,
-    pub engines: Vec<Engine>,
+    pub engines: Vec<MalwareEngine>,
     /// Every check of the catalogue, exactly once, in catalogue order.
     pub checks: Vec<CheckResult>,
     /// What a human reviewer will look at: `"EC906: …"`.
