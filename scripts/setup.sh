@@ -224,6 +224,17 @@ if [ -n "$PG_BIN" ] && ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/d
     || { log "PostgreSQL did not start:"; tail -n 20 "$PGDATA/server.log" >&2; }
 fi
 
+# cargo-machete (crates.io), which the test command runs to find dependencies nothing uses:
+# built once into $STATE keyed by its version.
+MACHETE_VERSION=0.9.2
+MACHETE_ROOT="$STATE/cargo-machete-$MACHETE_VERSION"
+if [ ! -x "$MACHETE_ROOT/bin/cargo-machete" ]; then
+  log "building cargo-machete $MACHETE_VERSION (once)"
+  cargo install -q cargo-machete --version "$MACHETE_VERSION" --locked --root "$MACHETE_ROOT.tmp" \
+    >"$STATE/machete-build.log" 2>&1 && mv "$MACHETE_ROOT.tmp" "$MACHETE_ROOT" \
+    || { log "cargo-machete did not build:"; tail -n 20 "$STATE/machete-build.log" >&2; rm -rf "$MACHETE_ROOT.tmp"; }
+fi
+
 # An S3-compatible server for the registry's second blob backend: s3s-fs (crates.io; there is
 # no MinIO package), built once into $STATE keyed by its version, serving a directory under
 # $STATE on loopback with a fixed test key pair.
@@ -258,5 +269,6 @@ export EDGECERT_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export EDGECERT_TEST_S3_BUCKET=edgecert-test
 export EDGECERT_TEST_S3_ACCESS_KEY=edgecert-test
 export EDGECERT_TEST_S3_SECRET_KEY=edgecert-test-secret
+export EDGECERT_CARGO_MACHETE=$MACHETE_ROOT/bin/cargo-machete
 ENV
 log "ready (source $STATE/env)"

@@ -20,5 +20,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo machete (dependencies nothing uses)"
+[ -x "$EDGECERT_CARGO_MACHETE" ] || { echo "cargo-machete is missing: scripts/setup.sh could not build it" >&2; exit 1; }
+"$EDGECERT_CARGO_MACHETE"
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast
