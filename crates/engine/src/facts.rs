@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::FileFact;
 use crate::digest::Digest;
 use crate::image::merged::MergedFs;
-use crate::image::store::TagMap;
 use crate::platform::Platform;
 
 /// Something wrong with the image itself: an EC101 finding.
@@ -97,7 +97,7 @@ pub struct ImageFacts {
     /// Tag -> digest in the source, for the versioning checks.
     pub tags: TagMap,
     /// The malware engines that looked at every file (for the report and EC807).
-    pub engines: Vec<crate::report::MalwareEngine>,
+    pub engines: Vec<MalwareEngine>,
     /// Every layer read, once, by digest (shared layers appear once).
     pub layers: BTreeMap<Digest, Arc<crate::image::layer::LayerFacts>>,
 }
@@ -286,4 +286,24 @@ impl RuntimeFacts {
     pub fn platform(&self, p: &Platform) -> Option<&PlatformRun> {
         self.platforms.iter().find(|r| &r.platform == p)
     }
+}
+
+/// Tag resolution of the source, for the versioning checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TagMap {
+    /// The source can say which digest each tag names (`None` = tag absent from the source).
+    Known(BTreeMap<String, Option<Digest>>),
+    /// The transport has no notion of several tags (a single-image archive).
+    #[default]
+    Unknown,
+}
+
+// A malware engine that scanned the image (`engines` in the report); named `Engine` in the
+// report's JSON Schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Engine")]
+pub struct MalwareEngine {
+    pub name: String,
+    pub version: String,
+    pub rules: String,
 }

@@ -20,7 +20,7 @@
 
 use super::rules::{TagKind, tag_kind};
 use super::{Check, Context, Outcome};
-use crate::image::store::TagMap;
+use crate::facts::TagMap;
 use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {

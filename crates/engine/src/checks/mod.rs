@@ -59,8 +59,8 @@ pub mod rules;
 #[cfg(test)]
 pub mod testing;
 
+use crate::facts::TagMap;
 use crate::facts::{ImageFacts, RuntimeFacts};
-use crate::image::store::TagMap;
 use crate::offer::Offer;
 use crate::policy::Policy;
 use crate::report::{Area, Finding, Severity, Status};

@@ -4,7 +4,6 @@
 //! `resolve` and `layer` do that once for every transport, so an OCI layout, a docker archive
 //! and a registry give the same facts for the same image.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::digest::Digest;
@@ -56,15 +55,8 @@ pub struct Root {
     pub expected_size: Option<u64>,
 }
 
-/// Tag resolution of the source, for the versioning checks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TagMap {
-    /// The source can say which digest each tag names (`None` = tag absent from the source).
-    Known(BTreeMap<String, Option<Digest>>),
-    /// The transport has no notion of several tags (a single-image archive).
-    #[default]
-    Unknown,
-}
+// Tag resolution lives with the other facts; the transports produce it.
+pub use crate::facts::TagMap;
 
 pub trait Store: Send + Sync {
     /// The top manifest or index the reference names.

@@ -168,15 +168,8 @@ pub struct PlatformRef {
     pub layers: usize,
 }
 
-// A malware engine that scanned the image (`engines` in the report); named `Engine` in the
-// report's JSON Schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "Engine")]
-pub struct MalwareEngine {
-    pub name: String,
-    pub version: String,
-    pub rules: String,
-}
+// Malware engines are facts of the run (`facts::MalwareEngine`); the report lists them.
+pub use crate::facts::MalwareEngine;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SbomSummary {
