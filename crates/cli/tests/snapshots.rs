@@ -12,14 +12,6 @@ use common::{edit_offer, example_spec_on, run};
 use edgecert_fixtures::{Arch, Layer, write_oci_layout};
 use serde_json::json;
 
-/// The repository root, as paths in outputs spell it.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 /// `text` with each `(path, placeholder)` replaced and the run time zeroed.
 fn normalize(text: &str, paths: &[(&Path, &str)]) -> String {
     let mut out = text.to_owned();
@@ -71,12 +63,31 @@ fn reports(offer: &Path, image: &str, paths: &[(&Path, &str)]) -> Vec<(&'static 
         .collect()
 }
 
+/// The quick start's example module, written as `scripts/quickstart.sh` writes it into
+/// `./example` (the image, `edgecert init`, linux/arm64 added to the platforms), here into
+/// `dir`, which outputs then name `[ROOT]/example`.
+fn example(dir: &Path) -> (PathBuf, String) {
+    let spec = edgecert_fixtures::example::example_module().unwrap();
+    write_oci_layout(&dir.join("image"), &spec).unwrap();
+    let module = dir.join("tempfilter");
+    let r = run(&["init", module.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let offer = module.join("offer.json");
+    edit_offer(&offer, |v| {
+        v["image"]["platforms"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("linux/arm64"));
+    });
+    (offer, format!("oci:{}", dir.join("image").display()))
+}
+
 #[test]
 fn the_example_modules_report_in_every_format() {
-    let root = root();
-    let offer = root.join("example/tempfilter/offer.json");
-    let image = format!("oci:{}", root.join("example/image").display());
-    for (format, text) in reports(&offer, &image, &[(&root, "[ROOT]")]) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().canonicalize().unwrap();
+    let (offer, image) = example(&dir_path);
+    for (format, text) in reports(&offer, &image, &[(&dir_path, "[ROOT]/example")]) {
         insta::assert_snapshot!(format!("example_{format}"), text);
     }
 }
@@ -109,8 +120,9 @@ fn a_failing_modules_report_in_every_format() {
     }
     let image = dir_path.join("image");
     write_oci_layout(&image, &spec).unwrap();
+    let (example_offer, _) = example(&dir_path.join("example"));
     let offer = dir_path.join("offer.json");
-    std::fs::copy(root().join("example/tempfilter/offer.json"), &offer).unwrap();
+    std::fs::copy(example_offer, &offer).unwrap();
     edit_offer(&offer, |v| {
         v["defaults"]["createOptions"] = json!({
             "HostConfig": { "Privileged": true, "NetworkMode": "host" }
@@ -169,7 +181,8 @@ fn route_diagnostics() {
 
 #[test]
 fn deployment_manifests() {
-    let offer = root().join("example/tempfilter/offer.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, _) = example(dir.path());
     let offer = offer.to_str().unwrap();
     for (name, extra) in [
         ("manifest", &[][..]),
