@@ -1,25 +1,21 @@
-//! The edgecert certification engine: image reading (`image`), per-file analyzers
-//! (`analyze`), the offer model (`offer`), policies, checks and the report model with its
-//! machine renderers. No terminal code, no network server, no database: the CLI and the
-//! marketplace are thin fronts over `certify`.
+//! The edgecert certification engine: the façade both front doors (CLI, marketplace worker)
+//! call (`certify`), over `edgecert-core` (facts, offer, policies, checks, reports, the local
+//! image reading and the pure analyzers — re-exported here under the same paths) and what the
+//! core may not do: reach a registry or the Moby engine (`image::remote`, `image::daemon`) and
+//! run the malware engines (`analyze::malware`: YARA-X, clamd). No terminal code, no network
+//! server, no database.
 
 pub mod analyze;
 pub mod cancel;
 pub mod certify;
-pub mod checks;
-pub mod digest;
-pub mod facts;
 pub mod image;
-pub mod ingest;
-pub mod input;
-pub mod offer;
-pub mod platform;
-pub mod policy;
+pub mod moby;
 pub mod private_dir;
-pub mod report;
-pub mod sbom;
 pub mod scratch;
 
-pub use certify::{Certification, CertifyError, CertifyOptions, certify, default_image, evaluate};
-pub use digest::Digest;
-pub use platform::Platform;
+pub use edgecert_core::{
+    Digest, Platform, checks, digest, evaluate, facts, ingest, input, offer, platform, policy,
+    report, sbom,
+};
+
+pub use certify::{Certification, CertifyError, CertifyOptions, certify, default_image};

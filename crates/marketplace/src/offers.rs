@@ -1,7 +1,7 @@
 //! Offers as publishers store them (`PUT /api/v1/offers/{identifier}`): the `offer.json` text,
 //! kept as sent, by identifier.
 
-use edgecert_engine::certify::evaluate;
+use edgecert_engine::evaluate;
 use edgecert_engine::facts::ImageFacts;
 use edgecert_engine::offer::{Offer, OfferError};
 use edgecert_engine::policy::Policy;

@@ -6,7 +6,7 @@
 //! Opt-in: a library must not take SIGINT away from a long-lived host process. Once installed,
 //! the handler stays for the life of the process.
 
-pub use edgecert_engine::cancel::{Cancel, Trigger, new};
+pub use edgecert_engine::cancel::{Cancel, Sleep, Trigger, new};
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 

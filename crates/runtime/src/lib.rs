@@ -15,7 +15,6 @@ mod binfmt;
 mod cancel;
 mod container;
 pub mod edgehub;
-mod engine;
 mod errors;
 pub mod gateway;
 mod load;

@@ -19,9 +19,10 @@ use edgecert_engine::policy::Policy;
 
 use crate::cancel::{self, Cancel};
 use crate::container::Plan;
+use crate::network;
 use crate::platform::{self, RunContext};
 use crate::sweep::{self, RunLock};
-use crate::{engine, network};
+use edgecert_engine::moby;
 
 /// How the platforms of one image are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,11 +162,11 @@ impl MobyIngest {
         } else {
             Some(trigger)
         };
-        let engine = match engine::connect().await {
+        let engine = match moby::connect().await {
             Ok(e) => e,
-            Err(why) => {
+            Err(u) => {
                 return RuntimeFacts {
-                    unavailable: Some(why),
+                    unavailable: Some(moby::unavailable(&u)),
                     ..Default::default()
                 };
             }

@@ -17,7 +17,7 @@ use edgecert_engine::facts::PlatformRun;
 use futures_util::StreamExt as _;
 use tokio::task::JoinHandle;
 
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, Sleep as _};
 use crate::errors::message;
 
 const POLL: Duration = Duration::from_millis(250);

@@ -15,12 +15,12 @@ use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use edgecert_engine::facts::{PlatformFacts, PlatformRun};
 
 use crate::binfmt::{self, Support};
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, Sleep as _};
 use crate::container::{self, Placement, Plan, RUN_LABEL};
-use crate::engine::MobyEngine;
 use crate::errors::{is_not_found, message, status};
 use crate::standins::Standins;
 use crate::{load, network, observe};
+use edgecert_engine::moby::MobyEngine;
 
 /// What every platform of one run shares.
 pub struct RunContext<'a> {

@@ -1,5 +1,5 @@
 //! createOptions: a Docker Engine `ContainerCreate` body, parsed strictly into bollard's typed
-//! model (`bollard::models::ContainerCreateBody`), minified, chunked and unchunked exactly like
+//! model (`bollard_stubs::models::ContainerCreateBody`), minified, chunked and unchunked exactly like
 //! the IoT Edge runtime and tooling (`chunk`), judged for least privilege (`analysis`), and the
 //! container environment the runtime would build from it (`env`).
 //!
@@ -22,7 +22,7 @@ mod realworld;
 
 use std::cell::RefCell;
 
-use bollard::models::ContainerCreateBody;
+use bollard_stubs::models::ContainerCreateBody;
 use serde_json::{Map, Value};
 
 pub use chunk::{

@@ -1,5 +1,5 @@
 //! `docker-daemon:NAME:TAG`: an image in the local Moby engine, through the Engine API
-//! (`bollard`; `DOCKER_HOST` or the default socket).
+//! (`crate::moby`: `DOCKER_HOST` or the default socket).
 //!
 //! The engine exports images only as a `docker save` stream; it is written to the run's own
 //! temporary directory and read as a docker archive, so one code path reads both. Tags are
@@ -29,13 +29,12 @@ pub fn open(name: &str, tmp: &Path) -> Result<Box<dyn Store>, StoreError> {
         .enable_all()
         .build()
         .map_err(|e| StoreError::Source(format!("cannot start the engine client runtime: {e}")))?;
-    let docker = bollard::Docker::connect_with_defaults().map_err(|e| {
-        StoreError::Source(format!(
-            "cannot connect to the Moby engine (DOCKER_HOST): {e}"
-        ))
-    })?;
     let path = tmp.join("docker-daemon-export.tar");
-    let id = runtime.block_on(async {
+    let (docker, id) = runtime.block_on(async {
+        let docker = crate::moby::connect()
+            .await
+            .map_err(|u| StoreError::Source(format!("{u}; {}", crate::moby::HOW_TO_GET_ONE)))?
+            .docker;
         let inspect = docker.inspect_image(name).await.map_err(|e| {
             StoreError::Source(format!("image {name} is not in the Moby engine: {e}"))
         })?;
@@ -53,7 +52,7 @@ pub fn open(name: &str, tmp: &Path) -> Result<Box<dyn Store>, StoreError> {
                 error: source,
             })?;
         }
-        Ok::<_, StoreError>(inspect.id.unwrap_or_default())
+        Ok::<_, StoreError>((docker, inspect.id.unwrap_or_default()))
     })?;
     // The export holds exactly the one image asked for.
     let archive = docker_archive::open(&path, None)?;

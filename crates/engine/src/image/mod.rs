@@ -1,20 +1,13 @@
-//! Reading container images: transports (`source`, `store` and its implementations), the
-//! manifest walk (`resolve`), the one streaming pass per layer (`layer`), the merged
-//! filesystem view (`merged`) and the orchestration of all of it (`scan`).
+//! Reading container images: the local stores and the streaming pass are `edgecert-core`'s
+//! (re-exported here); the transports that reach out are here: a registry (`remote`, with its
+//! error mapping in `registry_error`), the Moby engine (`daemon`), and `source`, which opens
+//! whichever `--image` names.
+
+pub use edgecert_core::image::*;
 
 pub mod daemon;
-pub mod docker_archive;
-pub mod files;
-pub mod hostile;
-pub mod layer;
-pub mod layout;
-pub mod merged;
 pub mod registry_error;
 pub mod remote;
-pub mod resolve;
-pub mod scan;
 pub mod source;
-pub mod store;
 
-pub use scan::{ScanOptions, scan};
 pub use source::ImageSource;

@@ -51,21 +51,7 @@ pub fn meaning(e: &E) -> Meaning {
     }
 }
 
-/// The error and every cause under it, `": "`-joined, repeats dropped (reqwest's "error
-/// sending request for url (…)" alone hides whether the connection was refused, the name did
-/// not resolve or TLS failed).
-pub fn chain(e: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
+pub use edgecert_core::image::store::error_chain as chain;
 
 /// Whether a TLS handshake or certificate failure is somewhere in the chain.
 pub fn is_tls(e: &(dyn StdError + 'static)) -> bool {

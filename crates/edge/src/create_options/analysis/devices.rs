@@ -1,7 +1,7 @@
 //! Host devices, GPUs and resource limits: what EC808 and EC303 judge. Whether the offer
 //! declares them is the checks' business, not this module's.
 
-use bollard::models::ContainerCreateBody;
+use bollard_stubs::models::ContainerCreateBody;
 
 use super::host;
 

@@ -19,7 +19,7 @@ mod devices;
 mod mounts;
 mod ports;
 
-use bollard::models::{ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum};
+use bollard_stubs::models::{ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum};
 use serde_json::Value;
 
 use super::de::join;

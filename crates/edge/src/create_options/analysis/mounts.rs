@@ -3,7 +3,7 @@
 //! volumes, tmpfs and image mounts are not host paths and are left out; whether a host path
 //! exists on a device is not knowable here.
 
-use bollard::models::{ContainerCreateBody, MountType};
+use bollard_stubs::models::{ContainerCreateBody, MountType};
 
 use super::host;
 
@@ -198,7 +198,7 @@ pub fn host_mounts(b: &ContainerCreateBody) -> Vec<HostMount> {
 }
 
 /// A `local` volume with `o=bind` and a `device` is a bind mount of that host path.
-fn bind_volume_device(m: &bollard::models::Mount) -> Option<String> {
+fn bind_volume_device(m: &bollard_stubs::models::Mount) -> Option<String> {
     let config = m.volume_options.as_ref()?.driver_config.as_ref()?;
     let driver = config.name.as_deref().unwrap_or("local");
     let options = config.options.as_ref()?;

@@ -2,7 +2,7 @@
 //! and are left out; `PublishAllPorts` is reported as a flag, since the ports it picks are
 //! only known at run time.
 
-use bollard::models::ContainerCreateBody;
+use bollard_stubs::models::ContainerCreateBody;
 
 use super::host;
 use crate::create_options::de::join;

@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyze::FileFact;
 use crate::digest::Digest;
-use crate::image::merged::MergedFs;
 use crate::platform::Platform;
+use merged::MergedFs;
+
+pub mod layer;
+pub mod merged;
 
 /// Something wrong with the image itself: an EC101 finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,7 +102,7 @@ pub struct ImageFacts {
     /// The malware engines that looked at every file (for the report and EC807).
     pub engines: Vec<MalwareEngine>,
     /// Every layer read, once, by digest (shared layers appear once).
-    pub layers: BTreeMap<Digest, Arc<crate::image::layer::LayerFacts>>,
+    pub layers: BTreeMap<Digest, Arc<layer::LayerFacts>>,
 }
 
 impl ImageFacts {

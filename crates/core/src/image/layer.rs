@@ -46,49 +46,7 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Symlink(String),
-    /// Hardlink to another (normalised) path of the image.
-    Hardlink(String),
-    /// `.wh.<name>`: deletes this path from lower layers.
-    Whiteout,
-    /// `.wh..wh..opq`: this directory hides its lower-layer contents.
-    Opaque,
-    Other,
-}
-
-#[derive(Debug, Clone)]
-pub struct FsEntry {
-    /// Normalised, no leading `/`. For whiteouts, the path deleted; for opaque markers, the dir.
-    pub path: String,
-    pub kind: EntryKind,
-    pub mode: u32,
-    pub size: u64,
-    pub facts: Vec<FileFact>,
-}
-
-/// A problem inside one layer (becomes an EC101 finding naming the layer and path).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerProblem {
-    pub message: String,
-    pub path: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct LayerFacts {
-    pub digest: Digest,
-    pub compressed_bytes: u64,
-    pub uncompressed_bytes: u64,
-    pub entries: Vec<FsEntry>,
-    pub problems: Vec<LayerProblem>,
-    /// Harmless oddities worth a line of information in EC101 (standard device nodes).
-    pub notes: Vec<LayerProblem>,
-    /// Read to the end, digest and size verified.
-    pub complete: bool,
-}
+pub use crate::facts::layer::{EntryKind, FsEntry, LayerFacts, LayerProblem};
 
 /// The character devices every container has, at their standard numbers: what `docker
 /// import` of a debootstrap tree puts in a layer. Harmless, because the runtime mounts a fresh
@@ -601,7 +559,7 @@ impl<R: Read> Read for Hashing<'_, R> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
             Err(e) => {
                 if self.failed.is_none() {
-                    self.failed = Some(super::registry_error::chain(&e));
+                    self.failed = Some(super::store::error_chain(&e));
                 }
                 return Err(e);
             }

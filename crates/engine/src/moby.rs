@@ -1,9 +1,11 @@
-//! Finding the Moby engine: connect through `DOCKER_HOST` or the default socket, agree on an
-//! API version (Moby 20.10 speaks 1.41, bollard asks for newer), and learn what the ingestion
-//! test needs from it: version, native architecture, CPU count, whether it is local.
+//! The one place that talks to Moby first: connect through `DOCKER_HOST` or the default
+//! socket, agree on an API version (Moby 20.10 speaks 1.41, bollard asks for newer), give a
+//! silent engine 10 s, and learn what a caller needs from it: version, native architecture,
+//! CPU count, whether it is local. Both users go through it: the `docker-daemon:` image
+//! transport (`image::daemon`) and the ingestion test (`edgecert-runtime`).
 //!
-//! It does not judge anything: no engine is a `RuntimeFacts.unavailable` message (with how to
-//! get one), written here so the wording lives next to the connection code.
+//! It does not judge anything: no engine is an `Unavailable` (where and why); each caller adds
+//! what it means there (`unavailable` for the ingestion test).
 
 use std::time::Duration;
 
@@ -33,19 +35,35 @@ pub fn host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
 }
 
-/// The `unavailable` text: what went wrong and how to get an engine.
-pub fn unavailable(host: &str, why: &str) -> String {
+/// No engine: where we looked and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no Moby engine answered at {host}: {why}")]
+pub struct Unavailable {
+    pub host: String,
+    pub why: String,
+}
+
+/// How to get an engine, for messages that end a run for the want of one.
+pub const HOW_TO_GET_ONE: &str = "install Moby (Debian/Ubuntu: apt-get install docker.io; in \
+     the edgecert repository scripts/setup.sh installs it and starts dockerd) or set \
+     DOCKER_HOST to a running engine";
+
+/// The ingestion test's `RuntimeFacts.unavailable` text: what went wrong and how to get an
+/// engine.
+pub fn unavailable(u: &Unavailable) -> String {
     format!(
-        "no Moby engine answered at {host}: {why}. The ingestion test needs one: install Moby \
-         (Debian/Ubuntu: apt-get install docker.io; in the edgecert repository \
-         scripts/setup.sh installs it and starts dockerd) or set DOCKER_HOST to a running \
-         engine; --no-run skips the test (the verdict is then at best incomplete)"
+        "{u}. The ingestion test needs one: {HOW_TO_GET_ONE}; --no-run skips the test (the \
+         verdict is then at best incomplete)"
     )
 }
 
-pub async fn connect() -> Result<MobyEngine, String> {
+pub async fn connect() -> Result<MobyEngine, Unavailable> {
     let host = host();
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(&host, &e.to_string()))?;
+    let unavailable = |why: String| Unavailable {
+        host: host.clone(),
+        why,
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
     let answer = async {
         let docker = docker.negotiate_version().await?;
         let version = docker.version().await?;
@@ -54,8 +72,8 @@ pub async fn connect() -> Result<MobyEngine, String> {
     };
     let (docker, version, info) = tokio::time::timeout(ANSWER_TIMEOUT, answer)
         .await
-        .map_err(|_| unavailable(&host, "no answer within 10 s"))?
-        .map_err(|e| unavailable(&host, &e.to_string()))?;
+        .map_err(|_| unavailable("no answer within 10 s".into()))?
+        .map_err(|e| unavailable(e.to_string()))?;
     let arch = version
         .arch
         .clone()
@@ -99,7 +117,13 @@ mod tests {
 
     #[test]
     fn unavailable_says_how_to_get_an_engine() {
-        let m = unavailable("unix:///nonexistent", "connection refused");
+        let m = unavailable(&Unavailable {
+            host: "unix:///nonexistent".into(),
+            why: "connection refused".into(),
+        });
+        assert!(
+            m.starts_with("no Moby engine answered at unix:///nonexistent: connection refused.")
+        );
         assert!(m.contains("unix:///nonexistent"));
         assert!(m.contains("DOCKER_HOST"));
         assert!(m.contains("scripts/setup.sh"));

@@ -116,3 +116,19 @@ pub(crate) fn read_capped(
     }
     Ok(out)
 }
+
+/// The error and every cause under it, `": "`-joined, repeats dropped (reqwest's "error
+/// sending request for url (…)" alone hides whether the connection was refused, the name did
+/// not resolve or TLS failed).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
