@@ -235,6 +235,17 @@ if [ ! -x "$MACHETE_ROOT/bin/cargo-machete" ]; then
     || { log "cargo-machete did not build:"; tail -n 20 "$STATE/machete-build.log" >&2; rm -rf "$MACHETE_ROOT.tmp"; }
 fi
 
+# cargo-deny (crates.io), which the test command runs offline on licences, bans and sources
+# (deny.toml): built once into $STATE keyed by its version.
+DENY_VERSION=0.20.2
+DENY_ROOT="$STATE/cargo-deny-$DENY_VERSION"
+if [ ! -x "$DENY_ROOT/bin/cargo-deny" ]; then
+  log "building cargo-deny $DENY_VERSION (once)"
+  cargo install -q cargo-deny --version "$DENY_VERSION" --locked --root "$DENY_ROOT.tmp" \
+    >"$STATE/deny-build.log" 2>&1 && mv "$DENY_ROOT.tmp" "$DENY_ROOT" \
+    || { log "cargo-deny did not build:"; tail -n 20 "$STATE/deny-build.log" >&2; rm -rf "$DENY_ROOT.tmp"; }
+fi
+
 # An S3-compatible server for the registry's second blob backend: s3s-fs (crates.io; there is
 # no MinIO package), built once into $STATE keyed by its version, serving a directory under
 # $STATE on loopback with a fixed test key pair.
@@ -270,5 +281,6 @@ export EDGECERT_TEST_S3_BUCKET=edgecert-test
 export EDGECERT_TEST_S3_ACCESS_KEY=edgecert-test
 export EDGECERT_TEST_S3_SECRET_KEY=edgecert-test-secret
 export EDGECERT_CARGO_MACHETE=$MACHETE_ROOT/bin/cargo-machete
+export EDGECERT_CARGO_DENY=$DENY_ROOT/bin/cargo-deny
 ENV
 log "ready (source $STATE/env)"

@@ -23,5 +23,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo machete (dependencies nothing uses)"
 [ -x "$EDGECERT_CARGO_MACHETE" ] || { echo "cargo-machete is missing: scripts/setup.sh could not build it" >&2; exit 1; }
 "$EDGECERT_CARGO_MACHETE"
+echo "== cargo deny (licences, bans, sources: deny.toml; offline)"
+[ -x "$EDGECERT_CARGO_DENY" ] || { echo "cargo-deny is missing: scripts/setup.sh could not build it" >&2; exit 1; }
+"$EDGECERT_CARGO_DENY" --offline --log-level error check licenses bans sources
 echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -108,7 +108,11 @@ pub fn render(report: &Report, p: &Painter) -> String {
             };
             let _ = writeln!(out, "           - {platform}{message}");
             if let Some(l) = &f.location {
-                let _ = writeln!(out, "             {}", p.dim(&format!("at {}", pr(l))));
+                let _ = writeln!(
+                    out,
+                    "             {}",
+                    p.dim(&format!("at {}", pr(&l.to_string())))
+                );
             }
         }
         if let Some(help) = c.findings.iter().find_map(|f| f.help.as_deref()) {

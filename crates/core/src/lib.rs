@@ -12,13 +12,16 @@
 
 pub mod analyze;
 pub mod cancel;
+pub mod catalog;
 pub mod checks;
 pub mod digest;
 pub mod evaluate;
 pub mod facts;
+pub mod finding;
 pub mod image;
 pub mod ingest;
 pub mod input;
+pub mod location;
 pub mod offer;
 pub mod platform;
 pub mod policy;

@@ -9,9 +9,9 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::finding::Severity;
 use crate::image::layer::Limits;
 use crate::platform::Platform;
-use crate::report::Severity;
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -133,7 +133,7 @@ impl Policy {
             self.version = v;
         }
         for (id, severity) in file.severity {
-            if crate::checks::find(&id).is_none() {
+            if crate::catalog::check_id(&id).is_none() {
                 return Err(format!("severity: unknown check id {id:?}"));
             }
             self.severities.insert(id, severity);
@@ -176,7 +176,7 @@ impl Policy {
 
     /// Applies `--deny` (blocking), `--warn` (warning) and `--allow` (info) in that order.
     pub fn override_severity(&mut self, id: &str, severity: Severity) -> Result<(), String> {
-        if crate::checks::find(id).is_none() {
+        if crate::catalog::check_id(id).is_none() {
             return Err(format!("unknown check id {id:?} (see `edgecert checks`)"));
         }
         self.severities.insert(id.to_owned(), severity);

@@ -106,7 +106,7 @@ fn small(compression: Compression) -> Image {
 #[track_caller]
 fn located(s: &Scan, what: &str) {
     for f in &s.ec101.findings {
-        let at = f.location.as_deref().unwrap_or_default();
+        let at = f.shown_location().unwrap_or_default();
         assert!(
             at.starts_with("manifest ")
                 || at.starts_with("layer ")

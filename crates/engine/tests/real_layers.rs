@@ -67,7 +67,7 @@ fn split(c: &CheckResult) -> (Vec<String>, Vec<String>) {
     let (info, blocking): (Vec<_>, Vec<_>) = c.findings.iter().partition(|f| f.help.is_none());
     let text = |v: Vec<&edgecert_engine::report::Finding>| {
         v.iter()
-            .map(|f| format!("{} @ {}", f.message, f.location.clone().unwrap_or_default()))
+            .map(|f| format!("{} @ {}", f.message, f.shown_location().unwrap_or_default()))
             .collect()
     };
     (text(info), text(blocking))

@@ -138,14 +138,9 @@ pub fn offer_findings(offer: &Offer, policy: &Policy) -> Vec<OfferFinding> {
             continue;
         }
         for f in &c.findings {
-            let Some(path) = f
-                .location
-                .as_deref()
-                .and_then(|l| l.strip_prefix("offer.json"))
-            else {
+            let Some(path) = f.location.as_ref().and_then(|l| l.offer_path()) else {
                 continue;
             };
-            let path = path.trim_start_matches(':').trim();
             out.push(OfferFinding {
                 check: c.id.clone(),
                 severity: serde_json::to_value(c.severity)

@@ -7,20 +7,16 @@
 //! `libgnutls.so.30`) from the module's, and lets the SBOM leave out npm and Python packages
 //! that a Debian package installed (`/usr/share/nodejs`, `/usr/lib/python3/dist-packages`):
 //! the deb component already names them. Which files a platform's packages own is decided on
-//! its merged filesystem ([`package_owners`]), so a database a later layer replaces or deletes
+//! its merged filesystem (`facts::PlatformFacts::package_owners`), so a database a later layer replaces or deletes
 //! does not count.
 //!
 //! Bounded like every parse of image content: lines over 4 KiB are dropped, at most
 //! [`MAX_PATHS`] paths per file are kept; a hostile list yields fewer owned files, never more
 //! memory.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::{Analyzer, FileFact, FileMeta, FileScan};
-use crate::facts::PlatformFacts;
-use crate::image::merged::NodeKind;
 
 /// Paths kept per database file (Debian's largest packages list ~20k files).
 pub const MAX_PATHS: usize = 200_000;
@@ -223,32 +219,6 @@ impl ListScan {
             self.line.extend_from_slice(bytes);
         }
     }
-}
-
-/// Who installed a file: package manager and package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner<'a> {
-    pub manager: Manager,
-    pub package: &'a str,
-}
-
-/// The files a platform's package databases say their packages own (paths relative, as the
-/// merged filesystem keys them), from the databases its merged filesystem holds.
-pub fn package_owners(p: &PlatformFacts) -> HashMap<&str, Owner<'_>> {
-    let mut owners = HashMap::new();
-    for (_, node) in p.fs.iter().filter(|(_, n)| n.kind == NodeKind::File) {
-        for f in &node.facts {
-            if let FileFact::Owned(pkg) = f {
-                for path in &pkg.paths {
-                    owners.entry(path.as_str()).or_insert(Owner {
-                        manager: pkg.manager,
-                        package: pkg.package.as_str(),
-                    });
-                }
-            }
-        }
-    }
-    owners
 }
 
 #[cfg(test)]

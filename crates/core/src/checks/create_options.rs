@@ -5,20 +5,21 @@
 use edgecert_edge::create_options::{self, CreateOptions, ParseError};
 
 use super::{Context, Outcome};
+use crate::location::Location;
 use crate::offer::Offer;
 
 /// createOptions as parsed for the checks: `Ok(None)` when the offer has none.
 pub type Parsed = Result<Option<CreateOptions>, ParseError>;
 
 /// Where createOptions lives in the offer, as finding locations name it.
-pub const ROOT: &str = "offer.json: defaults.createOptions";
+pub const ROOT: &str = "defaults.createOptions";
 
 /// `offer.json: defaults.createOptions.HostConfig.Privileged` for `HostConfig.Privileged`.
-pub fn location(path: &str) -> String {
+pub fn location(path: &str) -> Location {
     if path.is_empty() {
-        ROOT.to_owned()
+        Location::offer(ROOT)
     } else {
-        format!("{ROOT}.{path}")
+        Location::offer(format!("{ROOT}.{path}"))
     }
 }
 

@@ -25,7 +25,8 @@
 //! hand-craft layers; remove device nodes and absolute paths from layer tars.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC101",
@@ -45,7 +46,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .problems
         .iter()
         .map(|p| {
-            let f = Finding::new(&p.message).at(&p.location).help(&hint);
+            let f = Finding::new(&p.message).at(p.location.clone()).help(&hint);
             match &p.platform {
                 Some(pl) => f.on(pl),
                 None => f,
@@ -57,11 +58,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .iter()
         .flat_map(|(digest, l)| {
             l.notes.iter().map(move |n| {
-                let at = match &n.path {
-                    Some(path) => format!("layer {digest}: {path}"),
-                    None => format!("layer {digest}"),
-                };
-                Finding::new(&n.message).at(at)
+                Finding::new(&n.message).at(Location::layer(digest, n.path.as_deref()))
             })
         })
         .collect();
@@ -88,7 +85,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn good_image_passes() {
@@ -109,8 +106,7 @@ mod tests {
         assert!(o.findings[0].message.contains("device node"), "{o:?}");
         assert!(
             o.findings[0]
-                .location
-                .as_ref()
+                .shown_location()
                 .unwrap()
                 .ends_with(": dev/mem"),
             "{o:?}"
@@ -160,8 +156,7 @@ mod tests {
         );
         assert!(
             o.findings[0]
-                .location
-                .as_ref()
+                .shown_location()
                 .unwrap()
                 .ends_with(": dev/null")
         );

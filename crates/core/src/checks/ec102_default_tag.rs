@@ -16,7 +16,8 @@
 
 use super::rules::is_tag;
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC102",
@@ -29,11 +30,16 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const AT: &str = "offer.json: image.defaultTag";
+const AT: &str = "image.defaultTag";
 
 fn run(cx: &Context<'_>) -> Outcome {
     let hint = CHECK.fix_hint();
-    let fail = |m: String| Outcome::fail(m.clone(), vec![Finding::new(m).at(AT).help(&hint)]);
+    let fail = |m: String| {
+        Outcome::fail(
+            m.clone(),
+            vec![Finding::new(m).at(Location::offer(AT)).help(&hint)],
+        )
+    };
     let Some(tag) = cx.offer.default_tag() else {
         return fail("image.defaultTag is missing".into());
     };
@@ -55,14 +61,17 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {
         assert_eq!(run_offer(&CHECK, |_| {}).status, Status::Pass);
         let o = run_offer(&CHECK, |v| v["image"]["defaultTag"] = "".into());
         assert_eq!(o.status, Status::Fail);
-        assert_eq!(o.findings[0].location.as_deref(), Some(AT));
+        assert_eq!(
+            o.findings[0].shown_location().as_deref(),
+            Some("offer.json: image.defaultTag")
+        );
         let o = run_offer(&CHECK, |v| v["image"]["defaultTag"] = "9.9".into());
         assert!(o.summary.contains("not one of image.tags"), "{o:?}");
         let o = run_offer(&CHECK, |v| v["image"]["defaultTag"] = "a b".into());

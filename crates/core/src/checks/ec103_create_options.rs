@@ -29,9 +29,9 @@
 use edgecert_edge::create_options::{CHUNK_CHARS, analysis, chunk_key};
 use edgecert_edge::names::placeholders;
 
-use super::create_options::{ROOT, location};
+use super::create_options::location;
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC103",
@@ -53,7 +53,11 @@ fn run(cx: &Context<'_>) -> Outcome {
         Err(e) => {
             return Outcome::fail(
                 "createOptions is not a JSON object",
-                vec![Finding::new(e.to_string()).at(ROOT).help(CHECK.fix_hint())],
+                vec![
+                    Finding::new(e.to_string())
+                        .at(location(""))
+                        .help(CHECK.fix_hint()),
+                ],
             );
         }
     };
@@ -100,7 +104,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 "note: {chars} characters minified, deployed as {chunks} chunks (createOptions to {})",
                 chunk_key(chunks - 1)
             ))
-            .at(ROOT),
+            .at(location("")),
         );
     }
     for (path, s) in analysis::strings(&c.json) {
@@ -130,7 +134,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     fn with(co: serde_json::Value) -> Outcome {
@@ -160,7 +164,10 @@ mod tests {
     fn not_json_or_not_an_object_fails() {
         let o = with(json!("{\"HostConfig\": "));
         assert_eq!(o.status, Status::Fail);
-        assert_eq!(o.findings[0].location.as_deref(), Some(ROOT));
+        assert_eq!(
+            o.findings[0].shown_location().as_deref(),
+            Some("offer.json: defaults.createOptions")
+        );
         assert!(o.findings[0].help.is_some());
         assert_eq!(with(json!("[1,2,3]")).status, Status::Fail);
     }
@@ -172,11 +179,12 @@ mod tests {
             "HostConfig": {"Binds": ["/a:/a", "/b:/b", 3], "Privileged": "yes"}
         }));
         assert_eq!(o.status, Status::Fail);
-        let locations: Vec<&str> = o
+        let shown: Vec<String> = o
             .findings
             .iter()
-            .filter_map(|f| f.location.as_deref())
+            .filter_map(|f| f.shown_location())
             .collect();
+        let locations: Vec<&str> = shown.iter().map(String::as_str).collect();
         assert!(locations.contains(&"offer.json: defaults.createOptions.Hostnme"));
         assert!(locations.contains(&"offer.json: defaults.createOptions.HostConfig.Binds[2]"));
         assert!(locations.contains(&"offer.json: defaults.createOptions.HostConfig.Privileged"));
@@ -189,7 +197,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.findings.len(), 2);
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.Labels.net.azure-devices.edge.owner")
         );
     }
@@ -226,7 +234,7 @@ mod tests {
         assert!(messages[0].starts_with("warning: `runtime` is read as `Runtime`"));
         assert_eq!(messages[1], "needs customer input: <MQTT_BROKER_HOST>");
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.Env[0]")
         );
     }

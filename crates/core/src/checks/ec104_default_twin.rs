@@ -23,7 +23,8 @@
 use edgecert_edge::twin::check_desired;
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC104",
@@ -53,7 +54,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .into_iter()
         .map(|v| {
             Finding::new(v.message.clone())
-                .at(format!("offer.json: {}", v.location("defaults.twin")))
+                .at(Location::offer(v.location("defaults.twin")))
                 .help(CHECK.fix_hint())
         })
         .collect();
@@ -70,7 +71,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -81,11 +82,12 @@ mod tests {
             v["defaults"]["twin"] = json!({"limits.max": 45, "ok": {"list": [1, null]}})
         });
         assert_eq!(o.status, Status::Fail);
-        let locations: Vec<&str> = o
+        let shown: Vec<String> = o
             .findings
             .iter()
-            .filter_map(|f| f.location.as_deref())
+            .filter_map(|f| f.shown_location())
             .collect();
+        let locations: Vec<&str> = shown.iter().map(String::as_str).collect();
         assert_eq!(
             locations,
             [

@@ -27,8 +27,9 @@
 use edgecert_edge::route::{self, Options};
 
 use super::{Check, Context, Outcome};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 use crate::offer::RouteSpec;
-use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC105",
@@ -41,8 +42,8 @@ pub const CHECK: Check = Check {
     run,
 };
 
-fn at(name: &str) -> String {
-    format!("offer.json: defaults.routes.{name}")
+fn at(name: &str) -> Location {
+    Location::offer(format!("defaults.routes.{name}"))
 }
 
 /// `^[^.$# ]+$` (the deployment schema's route name pattern).
@@ -131,7 +132,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     fn with_route(name: &str, route: serde_json::Value) -> Outcome {
@@ -165,7 +166,7 @@ mod tests {
         assert_eq!(o.summary, "1 of 2 default route(s) invalid");
         let f = &o.findings[0];
         assert_eq!(
-            f.location.as_deref(),
+            f.shown_location().as_deref(),
             Some("offer.json: defaults.routes.hot")
         );
         assert!(
@@ -209,7 +210,7 @@ mod tests {
         assert_eq!(o.summary, "2 default route(s) valid, 1 warning");
         assert!(o.findings[0].message.starts_with("warning: "), "{o:?}");
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.routes.trap")
         );
     }

@@ -23,7 +23,8 @@ use std::collections::BTreeSet;
 use super::ec702_sdk_detected::platform_sdks;
 use super::{Check, Context, Outcome, UNREADABLE};
 use crate::analyze::sdk::sdk_title;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC106",
@@ -62,7 +63,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 Finding::new(format!(
                     "defaults.{field} is missing; the image uses the {used} SDK"
                 ))
-                .at(format!("offer.json: defaults.{field}"))
+                .at(Location::offer(format!("defaults.{field}")))
                 .help(CHECK.fix_hint()),
             );
         }
@@ -82,7 +83,7 @@ mod tests {
     use super::*;
     use crate::checks::ec702_sdk_detected::tests::sdk_spec;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn sdk_needs_twin_and_routes_empty_objects_count() {
@@ -102,7 +103,7 @@ mod tests {
             "{o:?}"
         );
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.routes")
         );
     }

@@ -20,7 +20,8 @@
 use edgecert_edge::names::module_name_problems;
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC107",
@@ -33,7 +34,7 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const LOCATION: &str = "offer.json: defaults.moduleName";
+const LOCATION: &str = "defaults.moduleName";
 
 fn run(cx: &Context<'_>) -> Outcome {
     let Some(name) = cx.offer.module_name() else {
@@ -41,7 +42,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             "no default module name",
             vec![
                 Finding::new("defaults.moduleName is missing")
-                    .at(LOCATION)
+                    .at(Location::offer(LOCATION))
                     .help(CHECK.fix_hint()),
             ],
         );
@@ -54,7 +55,11 @@ fn run(cx: &Context<'_>) -> Outcome {
         format!("module name {name:?} is not valid"),
         problems
             .into_iter()
-            .map(|p| Finding::new(p).at(LOCATION).help(CHECK.fix_hint()))
+            .map(|p| {
+                Finding::new(p)
+                    .at(Location::offer(LOCATION))
+                    .help(CHECK.fix_hint())
+            })
             .collect(),
     )
 }
@@ -63,7 +68,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn good_bad_and_missing() {
@@ -71,7 +76,10 @@ mod tests {
         for bad in ["temp.filter", "EdgeHub", "into", "x", "-x1", "tëmp"] {
             let o = run_offer(&CHECK, |v| v["defaults"]["moduleName"] = bad.into());
             assert_eq!(o.status, Status::Fail, "{bad}");
-            assert_eq!(o.findings[0].location.as_deref(), Some(LOCATION));
+            assert_eq!(
+                o.findings[0].shown_location().as_deref(),
+                Some("offer.json: defaults.moduleName")
+            );
         }
         let o = run_offer(&CHECK, |v| {
             v["defaults"].as_object_mut().unwrap().remove("moduleName");

@@ -23,7 +23,8 @@ use edgecert_edge::names::{INJECTED_ENV_PREFIX, env_name_problems, placeholders}
 
 use super::create_options::{location, parsed};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC108",
@@ -49,16 +50,16 @@ fn run(cx: &Context<'_>) -> Outcome {
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     for (name, value) in &env {
-        let at = format!("offer.json: defaults.env.{name}");
+        let at = Location::offer(format!("defaults.env.{name}"));
         for p in env_name_problems(name) {
             failures.push(
                 Finding::new(format!("{name:?}: {p}"))
-                    .at(&at)
+                    .at(at.clone())
                     .help(CHECK.fix_hint()),
             );
         }
         for p in placeholders(&value.to_env_string()) {
-            notes.push(Finding::new(format!("needs customer input: {p}")).at(&at));
+            notes.push(Finding::new(format!("needs customer input: {p}")).at(at.clone()));
         }
     }
     for (i, entry) in create_env.iter().enumerate() {
@@ -69,7 +70,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 Finding::new(format!(
                     "createOptions.Env sets {name}, which the IoT Edge runtime injects"
                 ))
-                .at(&at)
+                .at(at.clone())
                 .help(CHECK.fix_hint()),
             );
         } else if env.contains_key(name) {
@@ -77,7 +78,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 Finding::new(format!(
                     "note: createOptions.Env sets {name} too and wins over defaults.env"
                 ))
-                .at(&at),
+                .at(at.clone()),
             );
         }
     }
@@ -99,7 +100,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -114,11 +115,12 @@ mod tests {
                 },
             );
         assert_eq!(o.status, Status::Fail);
-        let locations: Vec<&str> = o
+        let shown: Vec<String> = o
             .findings
             .iter()
-            .filter_map(|f| f.location.as_deref())
+            .filter_map(|f| f.shown_location())
             .collect();
+        let locations: Vec<&str> = shown.iter().map(String::as_str).collect();
         assert_eq!(
             locations,
             [
@@ -140,7 +142,7 @@ mod tests {
         });
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.Env[1]")
         );
         assert!(o.findings[1].message.contains("wins over defaults.env"));

@@ -26,8 +26,9 @@
 use std::collections::BTreeSet;
 
 use super::{Check, Context, Outcome};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 use crate::platform::Platform;
-use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC201",
@@ -95,7 +96,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             }
             Err(e) => findings.push(
                 Finding::new(e.to_string())
-                    .at(format!("offer.json: image.platforms[{i}]"))
+                    .at(Location::offer(format!("image.platforms[{i}]")))
                     .help(&hint),
             ),
         }
@@ -105,7 +106,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             Finding::new(format!(
                 "the image offers {p}, which image.platforms does not list"
             ))
-            .at("offer.json: image.platforms")
+            .at(Location::offer("image.platforms"))
             .help(&hint),
         );
     }
@@ -114,7 +115,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             Finding::new(format!(
                 "image.platforms claims {p}, which the image does not offer"
             ))
-            .at("offer.json: image.platforms")
+            .at(Location::offer("image.platforms"))
             .help(&hint),
         );
     }
@@ -141,9 +142,9 @@ mod tests {
     use super::*;
     use crate::checks::testing::*;
     use crate::facts::ImageFacts;
+    use crate::finding::Status;
     use crate::offer::Offer;
     use crate::policy::Policy;
-    use crate::report::Status;
     use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
 
     fn only(arch: Arch) -> ImageFacts {

@@ -17,7 +17,8 @@
 //! single-platform images into a hand-made manifest list.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC202",
@@ -49,7 +50,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                     "the index says {index}, the image config says {actual}"
                 ))
                 .on(index)
-                .at(format!("manifest {}", p.manifest_digest))
+                .at(Location::Manifest(p.manifest_digest.to_string()))
                 .help(&hint),
             );
         }
@@ -72,7 +73,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
 
     #[test]

@@ -24,8 +24,9 @@ use crate::analyze::FileFact;
 use crate::analyze::header::{
     EF_ARM_ABI_FLOAT_HARD, EF_ARM_EABI_MASK, EM_AARCH64, EM_ARM, EM_X86_64, ElfInfo,
 };
+use crate::finding::{Area, Finding, Severity, Status};
+use crate::location::Location;
 use crate::platform::Platform;
-use crate::report::{Area, Finding, Severity, Status};
 
 pub const CHECK: Check = Check {
     id: "EC203",
@@ -100,7 +101,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                         p.platform
                     ))
                     .on(&p.platform)
-                    .at(binary.clone())
+                    .at(Location::ImagePath(binary.clone()))
                     .help(&hint),
                 );
             }
@@ -110,7 +111,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                     findings.push(
                         Finding::new(format!("warning: entrypoint {binary} is soft-float; armhf devices run it, but slower"))
                             .on(&p.platform)
-                            .at(binary.clone()),
+                            .at(Location::ImagePath(binary.clone())),
                     );
                 }
             }

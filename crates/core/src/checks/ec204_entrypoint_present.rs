@@ -19,7 +19,7 @@
 
 use super::entrypoint::resolve;
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC204",
@@ -74,7 +74,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
 
     #[test]

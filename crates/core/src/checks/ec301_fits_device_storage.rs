@@ -16,7 +16,7 @@
 //! stage), or declare `device.minStorageMiB` in the offer.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC301",
@@ -82,7 +82,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {

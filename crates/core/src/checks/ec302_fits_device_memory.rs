@@ -20,7 +20,7 @@
 
 use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC302",
@@ -81,7 +81,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn reports_limit_and_peak() {

@@ -25,7 +25,7 @@ use edgecert_edge::create_options::analysis::{self, DeviceKind};
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC303",
@@ -131,7 +131,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::{Value, json};
 
     fn with(co: Value, device: Option<Value>) -> Outcome {
@@ -161,7 +161,7 @@ mod tests {
         let o = with(co.clone(), None);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.Devices[0]")
         );
         let o = with(co, Some(json!({"notes": "Needs a serial port"})));

@@ -22,7 +22,7 @@
 
 use super::ingestion::{Judgement, judge, log_tail, outcome};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC401",
@@ -74,7 +74,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_on_every_platform() {

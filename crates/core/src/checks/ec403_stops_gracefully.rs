@@ -21,7 +21,7 @@
 
 use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC403",
@@ -67,7 +67,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::{amd64, arm, healthy, judge, runtime};
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_fail_and_skip() {

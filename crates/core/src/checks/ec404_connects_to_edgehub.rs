@@ -29,7 +29,7 @@
 use super::ec702_sdk_detected::platform_sdks;
 use super::ingestion::{Judgement, judge, outcome};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC404",
@@ -104,7 +104,7 @@ mod tests {
     use crate::checks::testing::*;
     use crate::checks::testing::{amd64, arm, healthy, runtime};
     use crate::facts::HubFacts;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     fn judge_with(runs: Vec<crate::facts::PlatformRun>) -> Outcome {
         let facts = facts_with_identifier(&sdk_spec(), "contoso.tempfilter.standard");

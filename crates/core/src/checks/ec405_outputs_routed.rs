@@ -32,8 +32,9 @@ use edgecert_edge::route::{self, Message, Options, SourceKind, evaluate};
 
 use super::{Check, Context, Outcome};
 use crate::facts::SentMessage;
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 use crate::offer::RouteSpec;
-use crate::report::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC405",
@@ -139,7 +140,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                         "route {name} takes output {output}, which the module never sent on in \
                          the window (it sent on {sent})"
                     ))
-                    .at(format!("offer.json: defaults.routes.{name}"))
+                    .at(Location::offer(format!("defaults.routes.{name}")))
                     .help(CHECK.fix_hint()),
                 );
             }
@@ -240,7 +241,7 @@ fn on_messages(
                 messages.len(),
                 detail.join(", ")
             ))
-            .at(format!("offer.json: defaults.routes.{name}")),
+            .at(Location::offer(format!("defaults.routes.{name}"))),
         );
     }
     out
@@ -252,7 +253,7 @@ mod tests {
     use crate::checks::testing::*;
     use crate::checks::testing::{amd64, arm, healthy, runtime};
     use crate::facts::{HubFacts, ImageFacts};
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     fn with(routes: serde_json::Value, outputs: &[(&str, u64)]) -> Outcome {
@@ -305,7 +306,7 @@ mod tests {
              (it sent on output1)"
         );
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.routes.alerts")
         );
     }
@@ -378,7 +379,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.routes.hot")
         );
     }

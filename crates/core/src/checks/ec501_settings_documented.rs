@@ -24,7 +24,8 @@
 use std::collections::BTreeMap;
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC501",
@@ -108,7 +109,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         .iter()
         .map(|(setting, doc)| {
             Finding::new(format!("{setting} has no entry in {doc}"))
-                .at(format!("offer.json: {setting}"))
+                .at(Location::offer(setting))
                 .help(CHECK.fix_hint())
         })
         .collect();
@@ -143,7 +144,7 @@ fn section_doc(section: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]

@@ -28,7 +28,8 @@ use std::sync::{Arc, Mutex};
 use ammonia::Builder;
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC502",
@@ -215,7 +216,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     if let Some(url) = url {
         findings.push(
             Finding::new(format!("descriptionUrl {url:?} is not an https URL"))
-                .at("offer.json: descriptionUrl")
+                .at(Location::offer("descriptionUrl"))
                 .help(&hint),
         );
     }
@@ -227,7 +228,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     else {
         findings.push(
             Finding::new("there is neither a description nor a descriptionUrl")
-                .at("offer.json: description")
+                .at(Location::offer("description"))
                 .help(&hint),
         );
         return Outcome::fail("no usable description", findings);
@@ -238,7 +239,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             Finding::new(format!(
                 "the description has {chars} characters, more than {MAX_CHARS}"
             ))
-            .at("offer.json: description")
+            .at(Location::offer("description"))
             .help(&hint),
         );
     }
@@ -246,7 +247,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     for r in &removed {
         findings.push(
             Finding::new(format!("{r} would be removed"))
-                .at("offer.json: description")
+                .at(Location::offer("description"))
                 .help(&hint),
         );
     }
@@ -271,7 +272,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]

@@ -19,7 +19,8 @@
 
 use super::rules::{bidi_controls, has_control_chars, invisible_chars, is_id};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC503",
@@ -37,7 +38,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     let hint = CHECK.fix_hint();
     let mut findings = Vec::new();
     let mut text = |field: &str, value: &Option<String>, max: usize| {
-        let at = format!("offer.json: {field}");
+        let at = Location::offer(field);
         match value {
             None => findings.push(
                 Finding::new(format!("{field} is missing"))
@@ -49,14 +50,14 @@ fn run(cx: &Context<'_>) -> Outcome {
                 if n == 0 || n > max {
                     findings.push(
                         Finding::new(format!("{field} has {n} characters; 1 to {max} allowed"))
-                            .at(&at)
+                            .at(at.clone())
                             .help(&hint),
                     );
                 }
                 if has_control_chars(v) {
                     findings.push(
                         Finding::new(format!("{field} contains control characters"))
-                            .at(&at)
+                            .at(at.clone())
                             .help(&hint),
                     );
                 }
@@ -82,7 +83,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                             "{field} contains {}",
                             what.replace("{}", &list.join(", "))
                         ))
-                        .at(&at)
+                        .at(at.clone())
                         .help(&hint),
                     );
                 }
@@ -96,7 +97,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         ("offer", &o.offer),
         ("plan", &o.plan),
     ] {
-        let at = format!("offer.json: {field}");
+        let at = Location::offer(field);
         match value {
             None => findings.push(
                 Finding::new(format!("{field} is missing"))
@@ -130,7 +131,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {
@@ -144,7 +145,10 @@ mod tests {
         });
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.findings.len(), 3, "{o:?}");
-        assert_eq!(o.findings[0].location.as_deref(), Some("offer.json: name"));
+        assert_eq!(
+            o.findings[0].shown_location().as_deref(),
+            Some("offer.json: name")
+        );
         // Exactly 200 characters (multi-byte) is fine.
         assert_eq!(
             run_offer(&CHECK, |v| v["name"] = "é".repeat(200).into()).status,
@@ -170,7 +174,7 @@ mod tests {
             );
             assert!(o.findings[0].message.contains(&want), "{o:?}");
             assert_eq!(
-                o.findings[1].location.as_deref(),
+                o.findings[1].shown_location().as_deref(),
                 Some("offer.json: summary")
             );
         }

@@ -18,7 +18,8 @@
 
 use super::rules::{TagKind, tag_kind};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC601",
@@ -41,7 +42,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 Finding::new(format!(
                     "tag {t:?} is neither X.Y.Z, X.Y, X, latest nor X.Y.Z-<suffix>"
                 ))
-                .at(format!("offer.json: image.tags[{i}]"))
+                .at(Location::offer(format!("image.tags[{i}]")))
                 .help(&hint),
             );
         }
@@ -53,7 +54,7 @@ fn run(cx: &Context<'_>) -> Outcome {
     if exact.is_empty() {
         findings.push(
             Finding::new("no exact version tag X.Y.Z in image.tags")
-                .at("offer.json: image.tags")
+                .at(Location::offer("image.tags"))
                 .help(&hint),
         );
     }
@@ -75,7 +76,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {
@@ -86,7 +87,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.findings.len(), 2);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: image.tags[0]")
         );
         let o = run_offer(&CHECK, |v| {

@@ -21,7 +21,8 @@
 use super::rules::{TagKind, tag_kind};
 use super::{Check, Context, Outcome};
 use crate::facts::TagMap;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC602",
@@ -69,7 +70,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 Finding::new(format!(
                     "rolling tag {tag} covers no exact version in this submission"
                 ))
-                .at("offer.json: image.tags")
+                .at(Location::offer("image.tags"))
                 .help(&hint),
             );
             continue;
@@ -121,7 +122,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
     use serde_json::json;
 

@@ -21,7 +21,7 @@
 use super::rules::{TagKind, tag_kind};
 use super::{Check, Context, Outcome};
 use crate::facts::TagMap;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC603",
@@ -91,8 +91,8 @@ mod tests {
     use super::*;
     use crate::checks::testing::*;
     use crate::digest::Digest;
+    use crate::finding::Status;
     use crate::policy::Policy;
-    use crate::report::Status;
 
     fn with_published(published: &TagMap) -> Outcome {
         let f = facts_with_tags(&good_spec(), &["1.0.0", "1.0", "latest"]);

@@ -15,7 +15,7 @@
 
 use super::rules::{TagKind, tag_kind};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Severity};
+use crate::finding::{Area, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC604",
@@ -49,7 +49,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn says_which_kind() {

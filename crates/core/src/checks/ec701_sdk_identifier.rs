@@ -33,7 +33,8 @@ use super::{Check, Context, Outcome};
 use crate::analyze::FileFact;
 use crate::analyze::sdk::sdk_title;
 use crate::facts::PlatformFacts;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC701",
@@ -93,7 +94,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             "an IoT SDK is used but the offer has no module identifier",
             vec![
                 Finding::new("publisher, offer and plan are needed for the module identifier")
-                    .at("offer.json")
+                    .at(Location::offer(""))
                     .help(CHECK.fix_hint()),
             ],
         );
@@ -154,7 +155,7 @@ mod tests {
     use super::*;
     use crate::checks::ec702_sdk_detected::tests::{facts_with_identifier, sdk_spec};
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::Layer;
 
     const ID: &str = "contoso.tempfilter.standard";

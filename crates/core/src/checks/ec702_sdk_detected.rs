@@ -26,7 +26,7 @@ use super::{Check, Context, Outcome};
 use crate::analyze::FileFact;
 use crate::analyze::sdk::sdk_title;
 use crate::facts::PlatformFacts;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC702",
@@ -99,11 +99,11 @@ pub(super) mod tests {
     use crate::analyze::sdk::IdentifierAnalyzer;
     use crate::checks::testing::*;
     use crate::facts::ImageFacts;
+    use crate::finding::Status;
     use crate::image::files::DirFiles;
     use crate::image::layer::NoProgress;
     use crate::image::layout::Layout;
     use crate::image::scan::{ScanOptions, scan};
-    use crate::report::Status;
     use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage, busybox};
 
     /// Scans `spec` like `certify` does: default analyzers plus the identifier search.

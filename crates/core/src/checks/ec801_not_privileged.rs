@@ -24,7 +24,7 @@ use edgecert_edge::create_options::analysis;
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC801",
@@ -58,7 +58,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -70,7 +70,7 @@ mod tests {
         let o = run_offer(&CHECK, privileged);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.Privileged")
         );
         assert!(

@@ -24,7 +24,7 @@ use edgecert_edge::create_options::analysis;
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC802",
@@ -84,7 +84,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     fn caps(list: serde_json::Value, justified: bool) -> Outcome {
@@ -110,7 +110,7 @@ mod tests {
             "createOptions adds capability NET_ADMIN"
         );
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.CapAdd[1]")
         );
         assert_eq!(caps(json!(["ALL"]), true).status, Status::Review);

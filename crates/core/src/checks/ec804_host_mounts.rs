@@ -28,7 +28,7 @@ use edgecert_edge::create_options::analysis::{self, HostPathKind, Relation};
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC804",
@@ -122,7 +122,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::{Value, json};
 
     fn with(co: Value, justified: bool) -> Outcome {
@@ -157,7 +157,7 @@ mod tests {
             "createOptions mounts the sensitive host path /etc/ssl/certs read-only, which is below /etc"
         );
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.Binds[0]")
         );
         assert_eq!(

@@ -17,7 +17,8 @@
 //! the default createOptions.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC805",
@@ -46,7 +47,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 format!("createOptions sets User {user:?}, which is root"),
                 vec![
                     Finding::new(format!("User {user:?} is root"))
-                        .at("offer.json: defaults.createOptions.User")
+                        .at(Location::offer("defaults.createOptions.User"))
                         .help(CHECK.fix_hint()),
                 ],
             )
@@ -73,7 +74,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                     format!("the image runs as {user:?}, which is root")
                 })
                 .on(&p.platform)
-                .at(format!("image config {}", p.manifest_digest))
+                .at(Location::Config(p.manifest_digest.to_string()))
                 .help(CHECK.fix_hint()),
             );
         } else {
@@ -91,7 +92,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, PlatformImage};
 
     #[test]
@@ -113,7 +114,7 @@ mod tests {
         let o = check_with(&CHECK, &offer(&v), &nobody);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.User")
         );
         // Docker (and edgeAgent) match keys in any case: a lower-case `user` is the same field.

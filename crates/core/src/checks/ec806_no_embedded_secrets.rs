@@ -43,12 +43,13 @@ use std::collections::{BTreeSet, HashMap};
 use super::create_options::{location, parsed};
 use super::{Check, Context, Outcome, UNREADABLE};
 use crate::analyze::FileFact;
-use crate::analyze::owners::{Owner, package_owners};
 use crate::analyze::secrets::{SecretFact, credential_in_env, find_secrets};
 use crate::digest::Digest;
+use crate::facts::Owner;
+use crate::facts::layer::FsEntry;
 use crate::facts::{ConfigFacts, ImageFacts};
-use crate::image::layer::FsEntry;
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC806",
@@ -163,7 +164,7 @@ fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>, info: &mut Vec<Find
         return;
     }
     // Built only when some file holds a secret: most images hold none.
-    let owners: Vec<_> = image.platforms.iter().map(package_owners).collect();
+    let owners: Vec<_> = image.platforms.iter().map(|p| p.package_owners()).collect();
     for (digest, layer) in &image.layers {
         for entry in &layer.entries {
             let secrets = entry.facts.iter().filter_map(|f| match f {
@@ -183,7 +184,7 @@ fn in_files(image: &ImageFacts, findings: &mut Vec<Finding>, info: &mut Vec<Find
                     );
                 }
                 let mut finding =
-                    Finding::new(message).at(format!("layer {digest}: {}", entry.path));
+                    Finding::new(message).at(Location::layer(digest, Some(&entry.path)));
                 if public.is_none() {
                     finding = finding.help(CHECK.fix_hint());
                 }
@@ -216,13 +217,13 @@ fn in_env_entry(entry: &str) -> Vec<SecretFact> {
 
 /// Secrets in the offer's defaults, which the listing publishes and every deployment manifest
 /// made from the offer carries: `(location, secret)`.
-fn in_offer(cx: &Context<'_>) -> Vec<(String, SecretFact)> {
+fn in_offer(cx: &Context<'_>) -> Vec<(Location, SecretFact)> {
     let offer = cx.offer;
     let mut out = Vec::new();
     let env = offer.defaults.as_ref().and_then(|d| d.env.as_ref());
     for (name, value) in env.into_iter().flatten() {
         for s in in_env_entry(&format!("{name}={}", value.to_env_string())) {
-            out.push((format!("offer.json: defaults.env.{name}"), s));
+            out.push((Location::offer(format!("defaults.env.{name}")), s));
         }
     }
     if let Some(c) = parsed(cx) {
@@ -276,7 +277,10 @@ fn run(cx: &Context<'_>) -> Outcome {
             findings.push(
                 Finding::new(describe(&s))
                     .on(&p.platform)
-                    .at(format!("image config of {}: {field}", p.manifest_digest))
+                    .at(Location::ConfigField {
+                        manifest: p.manifest_digest.to_string(),
+                        field,
+                    })
                     .help(CHECK.fix_hint()),
             );
         }
@@ -338,7 +342,7 @@ mod tests {
     use super::*;
     use crate::analyze::secrets::tests::{placeholders, samples};
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
 
     fn image(layers: Vec<Layer>, env: Vec<String>, labels: Vec<(String, String)>) -> ImageSpec {
@@ -382,7 +386,7 @@ mod tests {
         for (i, (kind, _)) in samples.iter().enumerate() {
             let f = &o.findings[i];
             assert!(f.message.starts_with(kind.describe()), "{f:?}");
-            let location = f.location.as_deref().unwrap();
+            let location = f.shown_location().unwrap();
             assert!(location.starts_with("layer sha256:"), "{location}");
             assert!(
                 location.ends_with(&format!(": app/s{i:02}.txt")),
@@ -423,10 +427,10 @@ mod tests {
             serde_json::json!({"Env": ["API_TOKEN=Zk3mQ9xV7tL2pR8w", "MODE=fast"]});
         let o = check_with(&CHECK, &offer(&v), &facts(&spec));
         assert_eq!(o.status, Status::Fail, "{o:#?}");
-        let at: Vec<&str> = o
+        let at: Vec<String> = o
             .findings
             .iter()
-            .map(|f| f.location.as_deref().unwrap())
+            .map(|f| f.shown_location().unwrap())
             .collect();
         assert_eq!(
             at,
@@ -461,8 +465,7 @@ mod tests {
         assert_eq!(o.findings.len(), 1, "{o:#?}");
         let f = &o.findings[0];
         assert!(
-            f.location
-                .as_deref()
+            f.shown_location()
                 .unwrap()
                 .ends_with(": Env[1] (DB_PASSWORD)"),
             "{f:?}"
@@ -493,7 +496,7 @@ mod tests {
             .findings
             .iter()
             .map(|f| {
-                let l = f.location.as_deref().unwrap();
+                let l = f.shown_location().unwrap();
                 l[l.find(": ").unwrap() + 2..].to_owned()
             })
             .collect();

@@ -24,7 +24,7 @@ use edgecert_edge::create_options::analysis::{self, DeviceKind};
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC808",
@@ -96,7 +96,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::{Value, json};
 
     fn with(co: Value, edit: impl FnOnce(&mut Value)) -> Outcome {
@@ -120,7 +120,7 @@ mod tests {
             "createOptions maps host device /dev/ttyUSB0 -> /dev/ttyUSB0 (rwm), not declared in device.notes"
         );
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.DeviceCgroupRules[0]")
         );
         let o = with(co.clone(), |v| {

@@ -25,7 +25,7 @@ use edgecert_edge::create_options::analysis;
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC809",
@@ -84,7 +84,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -104,7 +104,7 @@ mod tests {
             "createOptions disables AppArmor confinement (apparmor:unconfined)"
         );
         assert_eq!(
-            o.findings[1].location.as_deref(),
+            o.findings[1].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.SecurityOpt[2]")
         );
         let o = run_offer(&CHECK, |v| {

@@ -24,7 +24,7 @@ use edgecert_edge::create_options::analysis::{self, EDGEHUB_PORTS, HostPort};
 
 use super::create_options::{location, parsed_or};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC810",
@@ -56,7 +56,7 @@ fn run(cx: &Context<'_>) -> Outcome {
             "{} is published on host port {}{ip}",
             p.container_port, p.host_port
         );
-        let warn = |why: String| Finding::new(why).at(&at).help(CHECK.fix_hint());
+        let warn = |why: String| Finding::new(why).at(at.clone()).help(CHECK.fix_hint());
         if let HostPort::Invalid(_) = p.host_port {
             warnings.push(warn(format!(
                 "{what}, which is not a port or range: Docker refuses it"
@@ -71,7 +71,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                 "{what}, which edgeHub publishes ({hub}) in the standard deployment"
             )));
         }
-        notes.push(Finding::new(format!("note: {what}")).at(&at));
+        notes.push(Finding::new(format!("note: {what}")).at(at.clone()));
     }
     if let Some(path) = analysis::publishes_all_ports(&c.body) {
         notes.push(
@@ -102,7 +102,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     fn ports(bindings: serde_json::Value) -> Outcome {
@@ -122,7 +122,7 @@ mod tests {
         );
         assert_eq!(o.findings.len(), 2);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: defaults.createOptions.HostConfig.PortBindings.8080/tcp[0]")
         );
     }

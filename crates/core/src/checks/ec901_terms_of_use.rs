@@ -14,7 +14,7 @@
 //! Publish your terms of use on an https page and set `legal.termsOfUseUrl` to it.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Severity};
+use crate::finding::{Area, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC901",
@@ -40,7 +40,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {
@@ -50,7 +50,7 @@ mod tests {
         });
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: legal.termsOfUseUrl")
         );
         let o = run_offer(&CHECK, |v| {

@@ -13,7 +13,7 @@
 //! Publish your privacy policy on an https page and set `legal.privacyPolicyUrl` to it.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Severity};
+use crate::finding::{Area, Severity};
 
 pub const CHECK: Check = Check {
     id: "EC902",
@@ -39,7 +39,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {

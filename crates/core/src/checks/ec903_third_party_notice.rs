@@ -28,8 +28,9 @@ use std::collections::BTreeMap;
 use super::rules::is_https_url;
 use super::{Check, Context, Outcome, UNREADABLE};
 use crate::facts::PlatformFacts;
-use crate::image::merged::NodeKind;
-use crate::report::{Area, Finding, Severity};
+use crate::facts::merged::NodeKind;
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 use crate::sbom::Inventory;
 
 pub const CHECK: Check = Check {
@@ -164,7 +165,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                         breakdown(&inv, Some(&platform))
                     ))
                     .on(&platform)
-                    .at("offer.json: legal.thirdPartyNoticeUrl")
+                    .at(Location::offer("legal.thirdPartyNoticeUrl"))
                     .help(CHECK.fix_hint()),
                 );
             }
@@ -181,7 +182,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::report::Status;
+    use crate::finding::Status;
     use edgecert_fixtures::{Arch, ImageSpec, Layer, PlatformImage};
     use serde_json::Value;
 

@@ -17,7 +17,8 @@
 
 use super::rules::{is_e164, is_email, is_https_url};
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC904",
@@ -45,7 +46,7 @@ fn run(cx: &Context<'_>) -> Outcome {
                     Finding::new(format!(
                         "unknown support type {other:?} (email, url or phone)"
                     ))
-                    .at(format!("offer.json: support[{i}].type"))
+                    .at(Location::offer(format!("support[{i}].type")))
                     .help(&hint),
                 );
                 continue;
@@ -56,7 +57,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         } else {
             findings.push(
                 Finding::new(format!("{:?} is not a valid {}", o.value, o.kind))
-                    .at(format!("offer.json: support[{i}].value"))
+                    .at(Location::offer(format!("support[{i}].value")))
                     .help(&hint),
             );
         }
@@ -65,7 +66,7 @@ fn run(cx: &Context<'_>) -> Outcome {
         if options.is_empty() {
             findings.push(
                 Finding::new("no support option")
-                    .at("offer.json: support")
+                    .at(Location::offer("support"))
                     .help(&hint),
             );
         }
@@ -79,7 +80,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -94,7 +95,7 @@ mod tests {
         });
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
-            o.findings[0].location.as_deref(),
+            o.findings[0].shown_location().as_deref(),
             Some("offer.json: support[0].value")
         );
         let o = run_offer(

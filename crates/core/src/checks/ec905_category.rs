@@ -17,7 +17,8 @@
 //! Set `subCategory` to one of the listed values (`other` if none fits).
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const SUB_CATEGORIES: &[&str] = &[
     "ai-machine-learning",
@@ -44,7 +45,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let at = "offer.json: subCategory";
+    let at = Location::offer("subCategory");
     let hint = CHECK.fix_hint();
     match cx.offer.sub_category.as_deref() {
         Some(s) if SUB_CATEGORIES.contains(&s) => {
@@ -72,7 +73,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn pass_and_fail() {

@@ -16,7 +16,8 @@
 //! why it runs there rather than in the cloud.
 
 use super::{Check, Context, Outcome};
-use crate::report::{Area, Finding, Severity};
+use crate::finding::{Area, Finding, Severity};
+use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC906",
@@ -32,7 +33,7 @@ pub const CHECK: Check = Check {
 const MIN_CHARS: usize = 40;
 
 fn run(cx: &Context<'_>) -> Outcome {
-    let at = "offer.json: useCase";
+    let at = Location::offer("useCase");
     let text = cx.offer.use_case.as_deref().unwrap_or("").trim();
     let n = text.chars().count();
     if n < MIN_CHARS {
@@ -55,7 +56,7 @@ fn run(cx: &Context<'_>) -> Outcome {
 mod tests {
     use super::*;
     use crate::checks::testing::run_offer;
-    use crate::report::Status;
+    use crate::finding::Status;
 
     #[test]
     fn review_and_fail() {

@@ -5,7 +5,7 @@
 use crate::analyze::FileFact;
 use crate::analyze::header::ElfInfo;
 use crate::facts::PlatformFacts;
-use crate::image::merged::NodeKind;
+use crate::facts::merged::NodeKind;
 
 /// Docker's default PATH when the image config sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -3,8 +3,8 @@
 
 use super::{Context, Outcome, UNREADABLE};
 use crate::facts::PlatformRun;
+use crate::finding::Finding;
 use crate::platform::Platform;
-use crate::report::Finding;
 
 /// One platform of the image with its run, or the error finding saying why there is none.
 pub type PlatformWithRun<'a> = (&'a Platform, Result<&'a PlatformRun, Finding>);

@@ -3,11 +3,12 @@
 
 use super::rules::is_https_url;
 use super::{Check, Outcome};
-use crate::report::Finding;
+use crate::finding::Finding;
+use crate::location::Location;
 
 /// The rule EC901 and EC902 share: a present https URL.
 pub fn https_field(url: Option<&str>, field: &str, what: &str, check: &Check) -> Outcome {
-    let at = format!("offer.json: {field}");
+    let at = Location::offer(field);
     let hint = check.fix_hint();
     match url {
         None => Outcome::fail(

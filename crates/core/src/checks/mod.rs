@@ -61,9 +61,9 @@ pub mod testing;
 
 use crate::facts::TagMap;
 use crate::facts::{ImageFacts, RuntimeFacts};
+use crate::finding::{Area, Finding, Severity, Status};
 use crate::offer::Offer;
 use crate::policy::Policy;
-use crate::report::{Area, Finding, Severity, Status};
 
 /// Everything a check may look at.
 #[derive(Debug, Clone, Copy)]
@@ -264,6 +264,17 @@ pub fn find(id: &str) -> Option<&'static Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalog_names_every_check_in_order() {
+        let ids: Vec<&str> = all().iter().map(|c| c.id).collect();
+        assert_eq!(ids, crate::catalog::CHECK_IDS);
+        for id in crate::catalog::CHECK_IDS {
+            assert_eq!(find(&id.to_lowercase()).map(|c| c.id), Some(*id));
+            assert_eq!(crate::catalog::check_id(&id.to_lowercase()), Some(*id));
+        }
+        assert_eq!(crate::catalog::check_id("EC999"), None);
+    }
 
     #[test]
     fn registry_is_sorted_unique_and_pinned() {

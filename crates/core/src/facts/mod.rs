@@ -1,26 +1,35 @@
 //! What reading an image established: the facts checks judge. Plain data, no behaviour beyond
 //! lookups; produced by `image::scan`, consumed by `checks`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::FileFact;
+use crate::analyze::owners::Manager;
 use crate::digest::Digest;
+pub use crate::location::Location;
 use crate::platform::Platform;
-use merged::MergedFs;
+use merged::{MergedFs, NodeKind};
 
 pub mod layer;
 pub mod merged;
+
+/// Who installed a file: package manager and package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub manager: Manager,
+    pub package: &'a str,
+}
 
 /// Something wrong with the image itself: an EC101 finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub message: String,
-    /// `index.json`, `manifest sha256:…`, `layer sha256:… : path/in/layer`.
-    pub location: String,
+    /// `index.json`, `manifest sha256:…`, `layer sha256:…: path/in/layer`.
+    pub location: Location,
     pub platform: Option<Platform>,
 }
 
@@ -75,6 +84,25 @@ pub struct PlatformFacts {
 }
 
 impl PlatformFacts {
+    /// The files a platform's package databases say their packages own (paths relative, as the
+    /// merged filesystem keys them), from the databases its merged filesystem holds.
+    pub fn package_owners(&self) -> HashMap<&str, Owner<'_>> {
+        let mut owners = HashMap::new();
+        for (_, node) in self.fs.iter().filter(|(_, n)| n.kind == NodeKind::File) {
+            for f in &node.facts {
+                if let FileFact::Owned(pkg) = f {
+                    for path in &pkg.paths {
+                        owners.entry(path.as_str()).or_insert(Owner {
+                            manager: pkg.manager,
+                            package: pkg.package.as_str(),
+                        });
+                    }
+                }
+            }
+        }
+        owners
+    }
+
     pub fn compressed_bytes(&self) -> u64 {
         self.layers.iter().map(|l| l.compressed_bytes).sum()
     }

@@ -14,6 +14,7 @@ use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest}
 use super::store::{MAX_MANIFEST_BYTES, Store, StoreError};
 use crate::digest::Digest;
 use crate::facts::{ConfigFacts, Problem};
+use crate::location::Location;
 use crate::platform::Platform;
 
 pub const MAX_INDEX_DEPTH: usize = 4;
@@ -78,8 +79,11 @@ pub fn resolve(store: &dyn Store) -> Result<ResolvedImage, StoreError> {
             | StoreError::Missing { .. }
             | StoreError::Malformed(_)),
         ) => {
-            out.problems
-                .push(problem(e.to_string(), "root manifest", None));
+            out.problems.push(problem(
+                e.to_string(),
+                &Location::Other("root manifest".into()),
+                None,
+            ));
             return Ok(out);
         }
         Err(e) => return Err(e),
@@ -92,7 +96,7 @@ pub fn resolve(store: &dyn Store) -> Result<ResolvedImage, StoreError> {
             format!(
                 "root manifest digest mismatch: descriptor says {expected}, content is {digest}"
             ),
-            "root manifest",
+            &Location::Other("root manifest".into()),
             None,
         ));
     }
@@ -104,7 +108,7 @@ pub fn resolve(store: &dyn Store) -> Result<ResolvedImage, StoreError> {
                 "root manifest size mismatch: descriptor says {size}, content is {} bytes",
                 root.bytes.len()
             ),
-            "root manifest",
+            &Location::Other("root manifest".into()),
             None,
         ));
     }
@@ -128,10 +132,10 @@ pub fn resolve(store: &dyn Store) -> Result<ResolvedImage, StoreError> {
     Ok(out)
 }
 
-fn problem(message: String, location: &str, platform: Option<&Platform>) -> Problem {
+fn problem(message: String, location: &Location, platform: Option<&Platform>) -> Problem {
     Problem {
         message,
-        location: location.to_owned(),
+        location: location.clone(),
         platform: platform.cloned(),
     }
 }
@@ -151,7 +155,7 @@ fn is_source_failure(e: &StoreError) -> bool {
 }
 
 impl Walk<'_> {
-    fn push(&mut self, message: String, location: String, platform: Option<&Platform>) {
+    fn push(&mut self, message: String, location: Location, platform: Option<&Platform>) {
         self.out.problems.push(Problem {
             message,
             location,
@@ -169,7 +173,7 @@ impl Walk<'_> {
         platform: Option<Platform>,
         depth: usize,
     ) {
-        let location = format!("manifest {digest}");
+        let location = Location::Manifest(digest.to_string());
         let value: serde_json::Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
@@ -205,11 +209,11 @@ impl Walk<'_> {
         }
     }
 
-    fn index(&mut self, bytes: &[u8], digest: &Digest, depth: usize, location: &str) {
+    fn index(&mut self, bytes: &[u8], digest: &Digest, depth: usize, location: &Location) {
         if depth >= MAX_INDEX_DEPTH {
             return self.push(
                 format!("image index nesting deeper than {MAX_INDEX_DEPTH}"),
-                location.to_owned(),
+                location.clone(),
                 None,
             );
         }
@@ -218,7 +222,7 @@ impl Walk<'_> {
             Err(e) => {
                 return self.push(
                     format!("image index does not parse: {e}"),
-                    location.to_owned(),
+                    location.clone(),
                     None,
                 );
             }
@@ -241,7 +245,7 @@ impl Walk<'_> {
             if !self.seen.insert(child.clone()) {
                 self.push(
                     format!("image index refers to {child} again: cyclic or repeated reference"),
-                    location.to_owned(),
+                    location.clone(),
                     platform.as_ref(),
                 );
                 continue;
@@ -250,7 +254,7 @@ impl Walk<'_> {
             let bytes = match self.store.manifest(&child, MAX_MANIFEST_BYTES) {
                 Ok(b) => b,
                 Err(e @ (StoreError::Missing { .. } | StoreError::TooLarge { .. })) => {
-                    self.push(e.to_string(), location.to_owned(), platform.as_ref());
+                    self.push(e.to_string(), location.clone(), platform.as_ref());
                     continue;
                 }
                 Err(e) if is_source_failure(&e) => {
@@ -260,7 +264,7 @@ impl Walk<'_> {
                 Err(e) => {
                     self.push(
                         format!("cannot read manifest {child}: {e}"),
-                        location.to_owned(),
+                        location.clone(),
                         platform.as_ref(),
                     );
                     continue;
@@ -278,7 +282,7 @@ impl Walk<'_> {
         bytes: &[u8],
         digest: &Digest,
         platform: Option<Platform>,
-        location: &str,
+        location: &Location,
     ) {
         let mut plan = PlatformPlan {
             index_platform: platform.clone(),
@@ -292,7 +296,7 @@ impl Walk<'_> {
             Err(e) => {
                 self.push(
                     format!("image manifest does not parse: {e}"),
-                    location.to_owned(),
+                    location.clone(),
                     platform.as_ref(),
                 );
                 self.out.platforms.push(plan);
@@ -305,7 +309,7 @@ impl Walk<'_> {
         if !CONFIG_TYPES.contains(&config_media.as_str()) {
             self.push(
                 format!("unknown config media type {config_media:?}"),
-                location.to_owned(),
+                location.clone(),
                 platform.as_ref(),
             );
             sound = false;
@@ -322,7 +326,7 @@ impl Walk<'_> {
                         Err(e) => {
                             self.push(
                                 format!("image config does not parse: {e}"),
-                                format!("config {cd}"),
+                                Location::ConfigBlob(cd.to_string()),
                                 platform.as_ref(),
                             );
                             sound = false;
@@ -337,7 +341,7 @@ impl Walk<'_> {
                 Err(e) => {
                     self.push(
                         format!("cannot read config: {e}"),
-                        format!("config {cd}"),
+                        Location::ConfigBlob(cd.to_string()),
                         platform.as_ref(),
                     );
                     sound = false;
@@ -351,7 +355,7 @@ impl Walk<'_> {
             if !LAYER_TYPES.contains(&media.as_str()) {
                 self.push(
                     format!("unknown layer media type {media:?}"),
-                    location.to_owned(),
+                    location.clone(),
                     platform.as_ref(),
                 );
                 sound = false;
@@ -376,7 +380,7 @@ impl Walk<'_> {
                     c.diff_ids.len(),
                     manifest.layers().len()
                 ),
-                location.to_owned(),
+                location.clone(),
                 platform.as_ref(),
             );
         }
@@ -387,13 +391,13 @@ impl Walk<'_> {
     fn checked_digest(
         &mut self,
         desc: &Descriptor,
-        location: &str,
+        location: &Location,
         platform: Option<&Platform>,
     ) -> Option<Digest> {
         match desc.digest().to_string().parse::<Digest>() {
             Ok(d) => Some(d),
             Err(e) => {
-                self.push(e.to_string(), location.to_owned(), platform);
+                self.push(e.to_string(), location.clone(), platform);
                 None
             }
         }
@@ -411,7 +415,7 @@ impl Walk<'_> {
         if &actual != digest {
             self.push(
                 format!("digest mismatch: descriptor says {digest}, content is {actual}"),
-                format!("blob {digest}"),
+                Location::Blob(digest.to_string()),
                 platform,
             );
             ok = false;
@@ -423,7 +427,7 @@ impl Walk<'_> {
                     desc.size(),
                     bytes.len()
                 ),
-                format!("blob {digest}"),
+                Location::Blob(digest.to_string()),
                 platform,
             );
             ok = false;

@@ -15,6 +15,7 @@ use super::store::{Store, StoreError};
 use crate::analyze::Analyzer;
 use crate::cancel::Cancel;
 use crate::facts::{ImageFacts, LayerSummary, PlatformFacts, Problem};
+use crate::location::Location;
 use crate::platform::Platform;
 
 #[derive(Debug, Clone, Default)]
@@ -80,10 +81,7 @@ pub fn scan(
     })?;
     for layer in read {
         for p in &layer.problems {
-            let location = match &p.path {
-                Some(path) => format!("layer {}: {path}", layer.digest),
-                None => format!("layer {}", layer.digest),
-            };
+            let location = Location::layer(&layer.digest, p.path.as_deref());
             facts.problems.push(Problem {
                 message: p.message.clone(),
                 location,
@@ -145,7 +143,7 @@ fn escapes_across_layers(layers: &[&Arc<LayerFacts>], platform: &Platform) -> Ve
                         message: format!(
                             "entry is written through symlink {link:?} of a lower layer, whose target climbs out of the root"
                         ),
-                        location: format!("layer {}: {}", layer.digest, e.path),
+                        location: Location::layer(&layer.digest, Some(&e.path)),
                         platform: Some(platform.clone()),
                     });
                 }

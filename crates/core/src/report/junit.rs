@@ -52,7 +52,7 @@ fn case(check: &CheckResult, platform: Option<&str>, findings: &[&Finding]) -> T
         .map(|f| {
             let mut line = printable(&f.message).into_owned();
             if let Some(l) = &f.location {
-                line.push_str(&format!(" ({})", printable(l)));
+                line.push_str(&format!(" ({})", printable(&l.to_string())));
             }
             line.push('\n');
             line

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{Report, Severity, Status, locate};
 use crate::checks;
+use crate::location::{Location, OFFER_FILE};
 use crate::sbom::purl::percent_encode;
 
 /// The offer a report judged, for locations: its path as the user gave it and its text.
@@ -51,7 +52,7 @@ pub fn render_with(report: &Report, offer: Option<OfferFile<'_>>) -> String {
         if matches!(check.status, Status::Pass | Status::Skip) {
             continue;
         }
-        let mut findings: Vec<(String, Option<String>, Option<String>)> = check
+        let mut findings: Vec<(String, Option<Location>, Option<String>)> = check
             .findings
             .iter()
             .map(|f| (f.message.clone(), f.location.clone(), f.platform.clone()))
@@ -115,41 +116,43 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// `offer.json: defaults.x` becomes a physical location in the offer file (with a region when
-/// the offer text is known) plus a logical location for the JSON path; `layer <digest>:
-/// <path>` a logical location naming the file, with the layer digest; anything else (a
-/// manifest, a config) a logical location of its own.
-fn location_json(loc: &str, offer: Option<OfferFile<'_>>) -> Value {
-    let (file, path) = match loc.split_once(": ") {
-        Some((file, path)) => (file, Some(path)),
-        None => (loc, None),
-    };
-    if file == "offer.json" {
-        let uri = offer.map_or_else(|| "offer.json".to_owned(), |o| relative_uri(o.path));
-        let mut physical = json!({ "artifactLocation": { "uri": uri } });
-        if let (Some(o), Some(p)) = (offer, path)
-            && let Some((line, column)) = locate::position(o.text, p)
-        {
-            physical["region"] = json!({ "startLine": line, "startColumn": column });
+/// An offer location becomes a physical location in the offer file (with a region when the
+/// offer text is known) plus a logical location for the JSON path; a file in a layer a logical
+/// location naming the file, with the layer digest; anything else (a manifest, a config) a
+/// logical location of its own.
+fn location_json(loc: &Location, offer: Option<OfferFile<'_>>) -> Value {
+    match loc {
+        Location::Offer(path) => {
+            let uri = offer.map_or_else(|| OFFER_FILE.to_owned(), |o| relative_uri(o.path));
+            let mut physical = json!({ "artifactLocation": { "uri": uri } });
+            if let Some(o) = offer
+                && !path.is_empty()
+                && let Some((line, column)) = locate::position(o.text, path)
+            {
+                physical["region"] = json!({ "startLine": line, "startColumn": column });
+            }
+            let mut location = json!({ "physicalLocation": physical });
+            if !path.is_empty() {
+                location["logicalLocations"] =
+                    json!([{ "fullyQualifiedName": path, "kind": "member" }]);
+            }
+            location
         }
-        let mut location = json!({ "physicalLocation": physical });
-        if let Some(p) = path {
-            location["logicalLocations"] = json!([{ "fullyQualifiedName": p, "kind": "member" }]);
+        Location::Layer { digest, path } => {
+            let mut logical = json!({
+                "fullyQualifiedName": loc.to_string(),
+                "kind": "resource",
+                "properties": { "layer": digest },
+            });
+            if let Some(p) = path {
+                logical["name"] = json!(p);
+            }
+            json!({ "logicalLocations": [logical] })
         }
-        return location;
+        _ => {
+            json!({ "logicalLocations": [{ "fullyQualifiedName": loc.to_string(), "kind": "resource" }] })
+        }
     }
-    if let Some(digest) = file.strip_prefix("layer ") {
-        let mut logical = json!({
-            "fullyQualifiedName": loc,
-            "kind": "resource",
-            "properties": { "layer": digest },
-        });
-        if let Some(p) = path {
-            logical["name"] = json!(p);
-        }
-        return json!({ "logicalLocations": [logical] });
-    }
-    json!({ "logicalLocations": [{ "fullyQualifiedName": loc, "kind": "resource" }] })
 }
 
 /// The offer path as a URI reference (§3.4.4): relative paths stay relative, absolute ones
@@ -190,7 +193,7 @@ mod tests {
         report.checks[n - 3].status = Status::Fail;
         report.checks[n - 3]
             .findings
-            .push(Finding::new("hostile").at(format!("layer {LAYER}: usr/bin/x y")));
+            .push(Finding::new("hostile").at(Location::layer(LAYER, Some("usr/bin/x y"))));
         (report, text)
     }
 

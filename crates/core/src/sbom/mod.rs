@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::analyze::FileFact;
 use crate::analyze::inventory::Component;
-use crate::analyze::owners::package_owners;
+use crate::facts::merged::NodeKind;
 use crate::facts::{ImageFacts, PlatformFacts};
-use crate::image::merged::NodeKind;
 
 /// Paths listed per component at most (a package nested in many `node_modules`).
 const MAX_LOCATIONS: usize = 32;
@@ -50,7 +49,7 @@ pub struct Entry {
 /// `/usr/share/nodejs`, `python3-*` in `dist-packages` — is that deb or apk component, already
 /// listed from the package database, and is not counted again.
 pub fn platform_components(p: &PlatformFacts) -> impl Iterator<Item = (&str, &Component)> {
-    let owners = package_owners(p);
+    let owners = p.package_owners();
     p.fs.iter()
         .filter(|(_, n)| n.kind == NodeKind::File)
         .filter(move |(path, _)| !owners.contains_key(path.as_str()))

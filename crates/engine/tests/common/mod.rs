@@ -389,7 +389,9 @@ impl Scan {
         self.ec101
             .findings
             .iter()
-            .find(|f| f.message.contains(message) && f.location.as_deref() == Some(location))
+            .find(|f| {
+                f.message.contains(message) && f.shown_location().as_deref() == Some(location)
+            })
             .unwrap_or_else(|| {
                 panic!(
                     "no EC101 finding {message:?} at {location:?}; findings:{}",
