@@ -5,8 +5,6 @@
 //! (a file inside a compressed layer), while ELF crates (`object`, `goblin`) want the whole file
 //! in memory. Only the identification fields are read; nothing else of the file is trusted.
 
-use serde::{Deserialize, Serialize};
-
 use super::{Analyzer, FileFact, FileMeta, FileScan};
 
 /// Bytes wanted: the ELF header is 52/64 bytes; a `#!` line is at most 256 (Linux's limit).
@@ -21,17 +19,7 @@ pub const EF_ARM_EABI_MASK: u32 = 0xff00_0000;
 pub const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 pub const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ElfInfo {
-    /// 32 or 64.
-    pub class: u8,
-    pub little_endian: bool,
-    /// `e_type`: 2 executable, 3 shared object / PIE.
-    pub file_type: u16,
-    pub machine: u16,
-    pub flags: u32,
-}
+pub use crate::facts::file::ElfInfo;
 
 impl ElfInfo {
     pub fn parse(b: &[u8]) -> Option<ElfInfo> {

@@ -5,10 +5,11 @@
 //! and never cause a second read. An analyzer says up front whether it wants a file
 //! (`start` -> `None` costs nothing) and, while reading, when it has seen enough (`update` ->
 //! `false`), so the walker stops feeding it; when no analyzer wants more, the rest of the file
-//! is skipped without copying. Results are `FileFact`s attached to the file.
+//! is skipped without copying. Results are `FileFact`s attached to the file: plain data that
+//! lives with the other facts (`facts::file`), so nothing below the checks imports an analyzer.
 //!
-//! Later analyzers (malware engines, secrets, SBOM, SDK fingerprints) add variants to
-//! `FileFact` and entries to `default_analyzers`.
+//! A new analyzer adds a variant to `FileFact` (and its payload type in `facts::file`) and an
+//! entry to `default_analyzers`; the malware engines are added by `edgecert-engine`.
 
 pub mod header;
 pub mod inventory;
@@ -16,8 +17,6 @@ pub mod malware;
 pub mod owners;
 pub mod sdk;
 pub mod secrets;
-
-use serde::{Deserialize, Serialize};
 
 /// The file being looked at.
 #[derive(Debug, Clone, Copy)]
@@ -56,42 +55,7 @@ pub trait FileScan: Send {
     fn finish(self: Box<Self>) -> Vec<FileFact>;
 }
 
-/// What an analyzer established about a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
-pub enum FileFact {
-    Elf(header::ElfInfo),
-    /// A `#!` script: interpreter path and optional single argument.
-    Script {
-        interpreter: String,
-        arg: Option<String>,
-    },
-    /// A malware engine detected something (EC807).
-    Malware(malware::Detection),
-    /// An engine could not look at (part of) the file: size limits, clamd errors.
-    Unscanned {
-        engine: String,
-        reason: String,
-    },
-    /// A secret (EC806): kind, offset and a redacted hint, never the secret.
-    Secret(secrets::SecretFact),
-    /// A third-party component this file declares (EC903, SBOM).
-    Component(inventory::Component),
-    /// `os-release`: the distribution packages come from (package URLs).
-    OsRelease(inventory::OsRelease),
-    /// An Azure IoT SDK fingerprint (EC702): `c`, `csharp`, `python-v2`, `python-v1`, `node`,
-    /// `java`, and what revealed it.
-    Sdk {
-        sdk: String,
-        evidence: String,
-    },
-    /// The file contains the offer's module identifier (EC701).
-    Identifier {
-        identifier: String,
-    },
-    /// A package database lists these files as installed by one package (EC806, SBOM).
-    Owned(owners::PackageFiles),
-}
+pub use crate::facts::file::FileFact;
 
 /// The analyzers every run uses.
 pub fn default_analyzers() -> Vec<Box<dyn Analyzer>> {

@@ -14,21 +14,13 @@
 //! [`MAX_PATHS`] paths per file are kept; a hostile list yields fewer owned files, never more
 //! memory.
 
-use serde::{Deserialize, Serialize};
-
 use super::{Analyzer, FileFact, FileMeta, FileScan};
 
 /// Paths kept per database file (Debian's largest packages list ~20k files).
 pub const MAX_PATHS: usize = 200_000;
 const MAX_LINE: usize = 4096;
 
-/// The package manager that installed a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Manager {
-    Dpkg,
-    Apk,
-}
+pub use crate::facts::file::Manager;
 
 impl Manager {
     pub fn as_str(self) -> &'static str {
@@ -39,14 +31,7 @@ impl Manager {
     }
 }
 
-/// Files one package installed, as its database lists them (relative, no leading `/`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PackageFiles {
-    pub manager: Manager,
-    pub package: String,
-    pub paths: Vec<String>,
-}
+pub use crate::facts::file::PackageFiles;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {

@@ -26,7 +26,6 @@
 
 use super::{Check, Context, Outcome};
 use crate::finding::{Area, Finding, Severity};
-use crate::location::Location;
 
 pub const CHECK: Check = Check {
     id: "EC101",
@@ -55,12 +54,9 @@ fn run(cx: &Context<'_>) -> Outcome {
         .collect();
     let notes: Vec<Finding> = image
         .layers
-        .iter()
-        .flat_map(|(digest, l)| {
-            l.notes.iter().map(move |n| {
-                Finding::new(&n.message).at(Location::layer(digest, n.path.as_deref()))
-            })
-        })
+        .values()
+        .flat_map(|l| &l.notes)
+        .map(|n| Finding::new(&n.message).at(n.location.clone()))
         .collect();
     if image.platforms.is_empty() && findings.is_empty() {
         findings.push(Finding::new("the image has no platform manifest").help(&hint));

@@ -82,12 +82,7 @@ mod tests {
             v["defaults"]["twin"] = json!({"limits.max": 45, "ok": {"list": [1, null]}})
         });
         assert_eq!(o.status, Status::Fail);
-        let shown: Vec<String> = o
-            .findings
-            .iter()
-            .filter_map(|f| f.shown_location())
-            .collect();
-        let locations: Vec<&str> = shown.iter().map(String::as_str).collect();
+        let locations = crate::checks::testing::locations(&o);
         assert_eq!(
             locations,
             [

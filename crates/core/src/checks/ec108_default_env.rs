@@ -115,12 +115,7 @@ mod tests {
                 },
             );
         assert_eq!(o.status, Status::Fail);
-        let shown: Vec<String> = o
-            .findings
-            .iter()
-            .filter_map(|f| f.shown_location())
-            .collect();
-        let locations: Vec<&str> = shown.iter().map(String::as_str).collect();
+        let locations = crate::checks::testing::locations(&o);
         assert_eq!(
             locations,
             [

@@ -70,6 +70,15 @@ pub fn check_with(check: &Check, offer: &Offer, image: &ImageFacts) -> Outcome {
     })
 }
 
+/// Where each finding of `o` points, as the report shows it (findings without a location
+/// left out).
+pub fn locations(o: &Outcome) -> Vec<String> {
+    o.findings
+        .iter()
+        .filter_map(|f| f.shown_location())
+        .collect()
+}
+
 /// Runs an offer-only check on an offer edited by `edit`.
 pub fn run_offer(check: &Check, edit: impl FnOnce(&mut Value)) -> Outcome {
     let mut v = offer_json();

@@ -2,7 +2,8 @@
 //! per file), sizes, problems. Written by `image::layer::read_layer`, read by `merged` and the
 //! checks.
 
-use crate::analyze::FileFact;
+use super::Problem;
+use super::file::FileFact;
 use crate::digest::Digest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,22 +30,15 @@ pub struct FsEntry {
     pub facts: Vec<FileFact>,
 }
 
-/// A problem inside one layer (becomes an EC101 finding naming the layer and path).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerProblem {
-    pub message: String,
-    pub path: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct LayerFacts {
     pub digest: Digest,
     pub compressed_bytes: u64,
     pub uncompressed_bytes: u64,
     pub entries: Vec<FsEntry>,
-    pub problems: Vec<LayerProblem>,
+    pub problems: Vec<Problem>,
     /// Harmless oddities worth a line of information in EC101 (standard device nodes).
-    pub notes: Vec<LayerProblem>,
+    pub notes: Vec<Problem>,
     /// Read to the end, digest and size verified.
     pub complete: bool,
 }

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use super::file::FileFact;
 use super::layer::{EntryKind, LayerFacts};
-use crate::analyze::FileFact;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::FileFact;
-use crate::analyze::owners::Manager;
 use crate::digest::Digest;
 pub use crate::location::Location;
 use crate::platform::Platform;
 use merged::{MergedFs, NodeKind};
 
+pub mod file;
 pub mod layer;
 pub mod merged;
+
+use file::{FileFact, Manager};
 
 /// Who installed a file: package manager and package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

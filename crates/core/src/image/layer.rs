@@ -20,6 +20,8 @@ use super::store::{Store, StoreError};
 use crate::analyze::{Analyzer, FileFact, FileMeta, FileScan};
 use crate::cancel::Cancel;
 use crate::digest::Digest;
+use crate::facts::Problem;
+use crate::location::Location;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -46,7 +48,7 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-pub use crate::facts::layer::{EntryKind, FsEntry, LayerFacts, LayerProblem};
+pub use crate::facts::layer::{EntryKind, FsEntry, LayerFacts};
 
 /// The character devices every container has, at their standard numbers: what `docker
 /// import` of a debootstrap tree puts in a layer. Harmless, because the runtime mounts a fresh
@@ -71,7 +73,8 @@ fn standard_device(path: &str, header: &tar::Header) -> bool {
         .any(|&(p, ma, mi)| p == path && major == Some(ma) && minor == Some(mi))
 }
 
-/// Reads one layer. Everything wrong with the layer's bytes is a `LayerProblem` (EC101); an
+/// Reads one layer. Everything wrong with the layer's bytes is a `Problem` located in the
+/// layer (EC101); an
 /// `Err` means the bytes could not be had — the source's reader failed (network drop, a 5xx
 /// mid-blob, an unreadable file) or keeping a copy failed (full disk) — so nothing can be
 /// said about the layer and the run cannot give a verdict (exit 2). Once `cancel` fires,
@@ -95,10 +98,7 @@ pub fn read_layer(
         complete: false,
     };
     if let Err(why) = cancel.check() {
-        facts.problems.push(LayerProblem {
-            message: why,
-            path: None,
-        });
+        facts.problems.push(layer_problem(&layer.digest, why, None));
         return Ok(facts);
     }
     let raw = match store.open_blob(&layer.digest) {
@@ -108,17 +108,19 @@ pub fn read_layer(
             return Err(StoreError::Source(e.to_string()));
         }
         Err(StoreError::Missing { .. }) => {
-            facts.problems.push(LayerProblem {
-                message: "layer blob is missing from the image".to_owned(),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                "layer blob is missing from the image".to_owned(),
+                None,
+            ));
             return Ok(facts);
         }
         Err(e @ (StoreError::Malformed(_) | StoreError::TooLarge { .. })) => {
-            facts.problems.push(LayerProblem {
-                message: format!("cannot read layer: {e}"),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                format!("cannot read layer: {e}"),
+                None,
+            ));
             return Ok(facts);
         }
         Err(e) => return Err(source_failure(&layer.digest, e.to_string())),
@@ -158,20 +160,22 @@ pub fn read_layer(
             if let Some(why) = buffered.get_ref().failed.clone() {
                 return Err(source_failure(&layer.digest, why));
             }
-            facts.problems.push(LayerProblem {
-                message: format!("cannot read layer: {e}"),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                format!("cannot read layer: {e}"),
+                None,
+            ));
             return Ok(facts);
         }
     };
     let decoder = match Decoder::new(buffered, magic) {
         Ok(d) => d,
         Err(e) => {
-            facts.problems.push(LayerProblem {
-                message: format!("cannot start decompression: {e}"),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                format!("cannot start decompression: {e}"),
+                None,
+            ));
             return Ok(facts);
         }
     };
@@ -208,20 +212,25 @@ pub fn read_layer(
     if walked.is_ok() {
         // The end-of-archive blocks may be followed by padding; drain so the digest covers all.
         if let Err(e) = io::copy(&mut capped, &mut io::sink()) {
-            facts.problems.push(LayerProblem {
-                message: decompress_message(&capped, &e),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                decompress_message(&capped, &e),
+                None,
+            ));
         }
     } else if let Err(e) = walked {
-        facts.problems.push(LayerProblem {
-            message: decompress_message(&capped, &e),
-            path: None,
-        });
+        facts.problems.push(layer_problem(
+            &layer.digest,
+            decompress_message(&capped, &e),
+            None,
+        ));
     }
     facts.uncompressed_bytes = capped.produced;
     let tripped = capped.tripped.is_some();
-    let decoded = facts.problems.iter().all(|p| p.path.is_some());
+    let decoded = facts
+        .problems
+        .iter()
+        .all(|p| matches!(&p.location, Location::Layer { path: Some(_), .. }));
     let mut buffered = capped.inner.into_inner();
     if !tripped {
         // Whatever the decoder did not need (trailing garbage, or everything after a corrupt
@@ -238,8 +247,9 @@ pub fn read_layer(
         let actual = Digest::from_sha256(hashing.hasher.finalize().into());
         let mut verified = true;
         if count != layer.size {
-            facts.problems.push(LayerProblem {
-                message: if count > layer.size {
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                if count > layer.size {
                     format!(
                         "layer blob is larger than its descriptor's {} bytes",
                         layer.size
@@ -250,14 +260,15 @@ pub fn read_layer(
                         layer.size
                     )
                 },
-                path: None,
-            });
+                None,
+            ));
             verified = false;
         } else if actual != layer.digest {
-            facts.problems.push(LayerProblem {
-                message: format!("layer digest mismatch: content is {actual}"),
-                path: None,
-            });
+            facts.problems.push(layer_problem(
+                &layer.digest,
+                format!("layer digest mismatch: content is {actual}"),
+                None,
+            ));
             verified = false;
         }
         facts.complete = decoded && verified;
@@ -277,11 +288,11 @@ pub fn read_layer(
     if !known.is_empty() && !facts.complete {
         // Cached facts are about the layer the digest names; these bytes are not it (or were
         // not all read). Never let a cache entry vouch for them.
-        facts.problems.push(LayerProblem {
-            message: "cached malware scan results were not used: the layer was not verified"
-                .to_owned(),
-            path: None,
-        });
+        facts.problems.push(layer_problem(
+            &layer.digest,
+            "cached malware scan results were not used: the layer was not verified".to_owned(),
+            None,
+        ));
     } else if !known.is_empty() {
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, e) in facts.entries.iter().enumerate() {
@@ -307,6 +318,15 @@ pub fn read_layer(
 fn remove_partial(kept: Option<&Path>) {
     if let Some(partial) = kept {
         let _ = std::fs::remove_file(partial);
+    }
+}
+
+/// A problem with the layer `digest` (at `path` inside it, when it is about an entry).
+fn layer_problem(digest: &Digest, message: String, path: Option<&str>) -> Problem {
+    Problem {
+        message,
+        location: Location::layer(digest, path),
+        platform: None,
     }
 }
 
@@ -349,10 +369,7 @@ fn walk<R: Read>(
         let mode = header.mode().unwrap_or(0);
         let size = entry.size();
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let hostile = |message: String| LayerProblem {
-            message,
-            path: Some(raw_name.clone()),
-        };
+        let hostile = |message: String| layer_problem(digest, message, Some(&raw_name));
         if raw_name.starts_with('/') {
             facts.problems.push(hostile("absolute entry name".into()));
         }
@@ -460,11 +477,11 @@ fn walk<R: Read>(
                 }
             }
             tar::EntryType::Char if standard_device(&path, header) => {
-                facts.notes.push(LayerProblem {
-                    message: "standard device node (the runtime mounts its own /dev over it)"
-                        .into(),
-                    path: Some(path.clone()),
-                });
+                facts.notes.push(layer_problem(
+                    digest,
+                    "standard device node (the runtime mounts its own /dev over it)".into(),
+                    Some(&path),
+                ));
                 EntryKind::Other
             }
             tar::EntryType::Char | tar::EntryType::Block => {

@@ -80,14 +80,7 @@ pub fn scan(
             .collect::<Result<_, _>>()
     })?;
     for layer in read {
-        for p in &layer.problems {
-            let location = Location::layer(&layer.digest, p.path.as_deref());
-            facts.problems.push(Problem {
-                message: p.message.clone(),
-                location,
-                platform: None,
-            });
-        }
+        facts.problems.extend(layer.problems.iter().cloned());
         facts.layers.insert(layer.digest.clone(), layer);
     }
     for plan in resolved.platforms {

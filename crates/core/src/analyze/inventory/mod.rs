@@ -25,21 +25,9 @@ mod java;
 mod json;
 mod text;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Analyzer, FileFact, FileMeta, FileScan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ecosystem {
-    Deb,
-    Apk,
-    Pypi,
-    Npm,
-    Maven,
-    Nuget,
-    Golang,
-}
+pub use crate::facts::file::Ecosystem;
 
 impl Ecosystem {
     pub fn as_str(self) -> &'static str {
@@ -55,22 +43,7 @@ impl Ecosystem {
     }
 }
 
-/// One component as a file declares it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Component {
-    pub ecosystem: Ecosystem,
-    /// Maven groupId, npm scope (`@scope`); Go module paths stay whole in `name`.
-    pub group: Option<String>,
-    pub name: String,
-    pub version: Option<String>,
-    /// Package architecture (deb, apk).
-    pub arch: Option<String>,
-    /// Declared licenses, as written (apk `L:`, npm `license`, Python `License-Expression`).
-    pub licenses: Vec<String>,
-    /// The archive member it was read from (`META-INF/maven/g/a/pom.properties` in a jar).
-    pub member: Option<String>,
-}
+pub use crate::facts::file::Component;
 
 impl Component {
     fn new(ecosystem: Ecosystem, name: &str, version: Option<&str>) -> Option<Component> {
@@ -94,13 +67,7 @@ fn clean(s: &str) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
-/// `etc/os-release`: which distribution the image's packages come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OsRelease {
-    pub id: String,
-    pub version_id: Option<String>,
-}
+pub use crate::facts::file::OsRelease;
 
 /// Components kept per file (a hostile database yields no more).
 const MAX_COMPONENTS: usize = 50_000;

@@ -21,26 +21,13 @@ pub mod rules;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use serde::{Deserialize, Serialize};
 
 use super::{Analyzer, FileFact, FileMeta, FileScan};
 pub use env::credential_in_env;
 pub use rules::SecretKind;
 use rules::{AHEAD, BACK, KEYWORDS};
 
-/// A secret found in a file (or a config string).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SecretFact {
-    pub secret: SecretKind,
-    /// Byte offset of the secret (or of its PEM BEGIN line) in the file.
-    pub offset: u64,
-    /// Redacted: never the secret itself.
-    pub hint: String,
-    /// The name of a key its owner publishes (a test or emulator key): information only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public: Option<String>,
-}
+pub use crate::facts::file::SecretFact;
 
 /// Facts kept per file: past this, the file is reported with what was found so far.
 pub const MAX_PER_FILE: usize = 16;

@@ -24,7 +24,6 @@
 //! would mostly flag libraries.
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use super::azure;
 use super::public::{self, PublicKey};
@@ -34,39 +33,7 @@ pub const BACK: usize = 256;
 /// Bytes after a keyword's start a rule may look at (long SAS tokens, AWS key pairs).
 pub const AHEAD: usize = 512;
 
-/// What kind of secret was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum SecretKind {
-    /// `HostName=…;DeviceId=…;SharedAccessKey=…` (device or module identity).
-    IotHubDeviceConnectionString,
-    /// `HostName=…;SharedAccessKeyName=…;SharedAccessKey=…` (a hub's shared access policy).
-    IotHubConnectionString,
-    /// `Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…` (Event Hubs, Service Bus).
-    ServiceBusConnectionString,
-    /// `SharedAccessKey=…` outside a recognisable connection string.
-    SharedAccessKey,
-    /// `SharedAccessSignature sr=…&sig=…`.
-    SasToken,
-    /// Azure Storage SAS query string (`sv=…&sig=…`).
-    StorageSasToken,
-    /// `AccountKey=` with an 88-character storage account key.
-    StorageAccountKey,
-    /// A PEM (or OpenSSH, PGP) private key with a body.
-    PrivateKey,
-    AwsAccessKeyId,
-    /// An AWS access key id with its secret access key next to it.
-    AwsAccessKeyPair,
-    AwsSecretAccessKey,
-    GitHubToken,
-    SlackToken,
-    SlackWebhook,
-    GoogleApiKey,
-    StripeLiveKey,
-    GitLabToken,
-    /// A password or token in a variable named for one (`DB_PASSWORD=…`), config env only.
-    CredentialInEnv,
-}
+pub use crate::facts::file::SecretKind;
 
 impl SecretKind {
     pub fn describe(self) -> &'static str {
