@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(offer) = Offer::parse(text, "offer.json") else {
         return;
     };
-    let report = evaluate(
+    let (report, _) = evaluate(
         &offer,
         &ImageFacts::default(),
         &Policy::default(),
