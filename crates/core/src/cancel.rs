@@ -12,17 +12,22 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+/// The signal's name once fired, and the waiting `Cancelled` futures' wakers (by future).
+type State = (Option<&'static str>, Vec<(u64, Waker)>);
+
 #[derive(Debug, Default)]
 struct Shared {
-    /// The signal's name once fired, and the tasks waiting for it until then.
-    state: Mutex<(Option<&'static str>, Vec<Waker>)>,
+    state: Mutex<State>,
+    /// Numbers the `Cancelled` futures, so each removes its own waker when dropped.
+    next: AtomicU64,
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Option<&'static str>, Vec<Waker>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A waiter that panicked while holding the lock leaves a consistent state (a name and
         // a list of wakers), so carry on with it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -58,7 +63,7 @@ impl Trigger {
             state.0.get_or_insert(why);
             std::mem::take(&mut state.1)
         };
-        for w in wakers {
+        for (_, w) in wakers {
             w.wake();
         }
     }
@@ -87,15 +92,25 @@ impl Cancel {
     /// Resolves when cancelled (never, if the trigger is gone without firing).
     pub fn cancelled(&self) -> Cancelled {
         Cancelled {
+            id: self.shared.next.fetch_add(1, Ordering::Relaxed),
             shared: self.shared.clone(),
         }
     }
 }
 
-/// The future of `Cancel::cancelled`.
+/// The future of `Cancel::cancelled`. Dropped before the signal (the other branch of a
+/// `select!` won), it takes its waker back: a long-lived process that waits many times on one
+/// `Cancel` keeps no task alive through it.
 #[derive(Debug)]
 pub struct Cancelled {
+    id: u64,
     shared: Arc<Shared>,
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        self.shared.lock().1.retain(|(id, _)| *id != self.id);
+    }
 }
 
 impl Future for Cancelled {
@@ -106,11 +121,11 @@ impl Future for Cancelled {
         if state.0.is_some() {
             return Poll::Ready(());
         }
-        // One entry per task: a re-poll from the same task replaces its waker.
+        // One entry per future: a re-poll replaces its waker (the task may have moved).
         let waker = cx.waker();
-        match state.1.iter_mut().find(|w| w.will_wake(waker)) {
-            Some(w) => w.clone_from(waker),
-            None => state.1.push(waker.clone()),
+        match state.1.iter_mut().find(|(id, _)| *id == self.id) {
+            Some((_, w)) => w.clone_from(waker),
+            None => state.1.push((self.id, waker.clone())),
         }
         Poll::Pending
     }
@@ -139,7 +154,17 @@ mod tests {
         let mut fut = Box::pin(cancel.cancelled());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(cancel.shared.lock().1.len(), 1, "one waker per task");
+        assert_eq!(cancel.shared.lock().1.len(), 1, "one waker per future");
+        // A future dropped before the signal takes its waker back.
+        let mut other = Box::pin(cancel.cancelled());
+        assert!(other.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(cancel.shared.lock().1.len(), 2);
+        drop(other);
+        assert_eq!(
+            cancel.shared.lock().1.len(),
+            1,
+            "the dropped future's waker is gone"
+        );
         trigger.fire("SIGINT");
         trigger.fire("SIGTERM");
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
