@@ -56,7 +56,8 @@ pub mod entrypoint;
 pub mod ingestion;
 pub mod legal;
 pub mod rules;
-#[cfg(test)]
+// Test support, also for the engine's tests of EC807 (feature `testing`, dev only).
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use crate::facts::TagMap;
