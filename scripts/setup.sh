@@ -224,40 +224,32 @@ if [ -n "$PG_BIN" ] && ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/d
     || { log "PostgreSQL did not start:"; tail -n 20 "$PGDATA/server.log" >&2; }
 fi
 
-# cargo-machete (crates.io), which the test command runs to find dependencies nothing uses:
-# built once into $STATE keyed by its version.
-MACHETE_VERSION=0.9.2
-MACHETE_ROOT="$STATE/cargo-machete-$MACHETE_VERSION"
-if [ ! -x "$MACHETE_ROOT/bin/cargo-machete" ]; then
-  log "building cargo-machete $MACHETE_VERSION (once)"
-  cargo install -q cargo-machete --version "$MACHETE_VERSION" --locked --root "$MACHETE_ROOT.tmp" \
-    >"$STATE/machete-build.log" 2>&1 && mv "$MACHETE_ROOT.tmp" "$MACHETE_ROOT" \
-    || { log "cargo-machete did not build:"; tail -n 20 "$STATE/machete-build.log" >&2; rm -rf "$MACHETE_ROOT.tmp"; }
-fi
+# Tools from crates.io, each built once into $STATE/<crate>-<version> (keyed by its version;
+# the build log is $STATE/<crate>-build.log), its directory left in TOOL_ROOT. A tool that
+# does not build is reported and left out: what needs it says so later.
+cargo_tool() {
+  local crate=$1 version=$2
+  shift 2
+  local root="$STATE/$crate-$version" buildlog="$STATE/$crate-build.log"
+  TOOL_ROOT=$root
+  [ -x "$root/bin/$crate" ] && return 0
+  log "building $crate $version (once)"
+  cargo install -q "$crate" --version "$version" --locked --root "$root.tmp" "$@" >"$buildlog" 2>&1 \
+    && mv "$root.tmp" "$root" \
+    || { log "$crate did not build:"; tail -n 20 "$buildlog" >&2; rm -rf "$root.tmp"; }
+}
 
-# cargo-deny (crates.io), which the test command runs offline on licences, bans and sources
-# (deny.toml): built once into $STATE keyed by its version.
-DENY_VERSION=0.20.2
-DENY_ROOT="$STATE/cargo-deny-$DENY_VERSION"
-if [ ! -x "$DENY_ROOT/bin/cargo-deny" ]; then
-  log "building cargo-deny $DENY_VERSION (once)"
-  cargo install -q cargo-deny --version "$DENY_VERSION" --locked --root "$DENY_ROOT.tmp" \
-    >"$STATE/deny-build.log" 2>&1 && mv "$DENY_ROOT.tmp" "$DENY_ROOT" \
-    || { log "cargo-deny did not build:"; tail -n 20 "$STATE/deny-build.log" >&2; rm -rf "$DENY_ROOT.tmp"; }
-fi
-
-# An S3-compatible server for the registry's second blob backend: s3s-fs (crates.io; there is
-# no MinIO package), built once into $STATE keyed by its version, serving a directory under
-# $STATE on loopback with a fixed test key pair.
-S3S_VERSION=0.14.1
-S3S_ROOT="$STATE/s3s-fs-$S3S_VERSION"
+# cargo-machete, which the test command runs to find dependencies nothing uses.
+cargo_tool cargo-machete 0.9.2
+MACHETE_ROOT=$TOOL_ROOT
+# cargo-deny, which the test command runs offline on licences, bans and sources (deny.toml).
+cargo_tool cargo-deny 0.20.2
+DENY_ROOT=$TOOL_ROOT
+# An S3-compatible server for the registry's second blob backend: s3s-fs (there is no MinIO
+# package), serving a directory under $STATE on loopback with a fixed test key pair.
+cargo_tool s3s-fs 0.14.1 --features binary
+S3S_ROOT=$TOOL_ROOT
 S3_PORT=${EDGECERT_TEST_S3_PORT:-8014}
-if [ ! -x "$S3S_ROOT/bin/s3s-fs" ]; then
-  log "building s3s-fs $S3S_VERSION (once)"
-  cargo install -q s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$S3S_ROOT.tmp" \
-    >"$STATE/s3s-build.log" 2>&1 && mv "$S3S_ROOT.tmp" "$S3S_ROOT" \
-    || { log "s3s-fs did not build:"; tail -n 20 "$STATE/s3s-build.log" >&2; rm -rf "$S3S_ROOT.tmp"; }
-fi
 if [ -x "$S3S_ROOT/bin/s3s-fs" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
   mkdir -p "$STATE/s3/edgecert-test"
   log "starting s3s-fs on 127.0.0.1:$S3_PORT"
